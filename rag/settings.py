@@ -1,0 +1,62 @@
+"""One typed Settings object, built once at the entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the product. Read from `RAG_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    # where things live
+    data_dir: Path = Field(Path("data"), description="Index, docstore, uploads, models.")
+    seeds_dir: Path = Path("seeds")
+    collection: str = "documents"
+
+    # vector store: embedded Chroma by default, a Chroma server when one machine is not enough
+    chroma_mode: Literal["embedded", "server"] = "embedded"
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8000
+
+    # embeddings
+    embedder: Literal["onnx", "torch", "openai"] = "onnx"
+    embed_model: str = "text-embedding-3-small"  # only for embedder=openai
+    embed_base_url: str | None = None  # only for embedder=openai
+    embed_batch_size: int = 32
+
+    # chunking, in the embedder's word pieces (MiniLM reads at most 256)
+    chunk_size: int = 160
+    chunk_overlap: int = 32
+
+    # retrieval
+    retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = 5
+    rrf_k: int = 60
+
+    # answering
+    mode: Literal["extractive", "generative", "auto"] = "auto"
+    max_question_chars: int = 2000
+    max_answer_sentences: int = 3
+
+    # generative LLM (OpenAI-compatible); never used unless configured
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 256
+    llm_context_window: int = 4096
+    llm_timeout: float = 60.0
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def docstore_path(self) -> Path:
+        return self.data_dir / f"docstore-{self.collection}.json"

@@ -1,0 +1,73 @@
+"""Answers as data: rendered by the CLI, the web chat and the API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed passage: text == extracted source text[start:end]."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the per-retriever ranks behind it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    dense_score: float | None = None
+    bm25_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    title: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    mode: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+    notice: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if self.notice:
+            out["notice"] = self.notice
+        return out
+
+
+REFUSAL_TEXT = "I can't find that in the documents."

@@ -1,0 +1,109 @@
+"""The vector store component: one Chroma collection per index.
+
+The collection's metadata records which embedder wrote its vectors and their dimension;
+opening it with another embedder raises EmbedderMismatchError instead of mixing vectors.
+Chroma's own default embedding function is never used: vectors always come from us.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import ConfigError, EmbedderMismatchError
+
+if TYPE_CHECKING:
+    from rag.embeddings import Embedder
+    from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_mode == "server":
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:
+            raise ConfigError(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}: {exc}"
+            ) from exc
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class ChromaStore:
+    """A Chroma collection bound to one embedder identity."""
+
+    def __init__(self, client: Any, collection: Any) -> None:
+        self.client = client
+        self.collection = collection
+
+    @property
+    def embedder_name(self) -> str:
+        return self.collection.metadata.get("embedder", "")
+
+    @property
+    def dimension(self) -> int:
+        return int(self.collection.metadata.get("dimension", 0))
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def max_batch_size(self) -> int:
+        return int(self.client.get_max_batch_size())
+
+    def query(self, embedding: list[float], n: int) -> dict:
+        n = min(n, self.count())
+        if n <= 0:
+            return {"ids": [[]], "distances": [[]], "documents": [[]], "metadatas": [[]]}
+        return self.collection.query(
+            query_embeddings=[embedding], n_results=n, include=["distances", "documents", "metadatas"]
+        )
+
+    def iter_all(self, page: int = 5000) -> Iterator[tuple[str, str, dict]]:
+        """(id, text, metadata) for every chunk, paged."""
+        offset = 0
+        while True:
+            got = self.collection.get(
+                include=["documents", "metadatas"], limit=page, offset=offset
+            )
+            if not got["ids"]:
+                return
+            yield from zip(got["ids"], got["documents"], got["metadatas"])
+            offset += len(got["ids"])
+
+    def delete_doc(self, doc_id: str) -> None:
+        self.collection.delete(where={"ref_doc_id": doc_id})
+
+    def llama_vector_store(self):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+
+def open_store(settings: Settings, embedder: Embedder, create: bool = True) -> ChromaStore:
+    """Open (or create) the collection; refuse one written by another embedder."""
+    client = make_client(settings)
+    wanted = {"embedder": embedder.name, "dimension": embedder.dimension, "hnsw:space": "cosine"}
+    if create:
+        collection = client.get_or_create_collection(
+            settings.collection, metadata=wanted, embedding_function=None
+        )
+    else:
+        collection = client.get_collection(settings.collection, embedding_function=None)
+    meta = collection.metadata or {}
+    found = (meta.get("embedder"), int(meta.get("dimension", 0)))
+    if found != (embedder.name, embedder.dimension):
+        raise EmbedderMismatchError(
+            f"collection '{settings.collection}' was built with embedder {found[0]} "
+            f"(dimension {found[1]}), not {embedder.name} (dimension {embedder.dimension}); "
+            "re-index into a new RAG_DATA_DIR or RAG_COLLECTION, or configure the original embedder"
+        )
+    return ChromaStore(client, collection)
