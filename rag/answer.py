@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONTEXT_DISCOUNT = 0.8
+WH_HEAD_WEIGHT = 0.25  # "which broadcaster": the answer is a broadcaster, the word need not appear
+WH_HEAD_RE = re.compile(r"\b(?:which|what)\s+(\w+)")
 NUMERIC = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
 # (pattern on the lower-cased question, entity labels that can answer it)
 ANSWER_TYPES: list[tuple[re.Pattern, frozenset[str]]] = [
@@ -36,6 +38,7 @@ ANSWER_TYPES: list[tuple[re.Pattern, frozenset[str]]] = [
      frozenset({"DATE", "TIME"})),
     (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
      frozenset({"PERSON", "ORG", "NORP", "GPE"})),
+    (re.compile(r"\bnames? of\b"), frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"})),
     (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
      frozenset({"GPE", "LOC", "FAC"})),
 ]
@@ -65,6 +68,11 @@ def expected_labels(question: str) -> frozenset[str] | None:
     return None
 
 
+def wh_heads(question: str) -> set[str]:
+    """Stemmed head nouns of "which X" / "what X" phrases."""
+    return {t for m in WH_HEAD_RE.finditer(question.lower()) for t in content_terms(m.group(1))}
+
+
 class ExtractiveAnswerer:
     """Selects answering sentences from retrieved chunks and cites each one."""
 
@@ -74,8 +82,8 @@ class ExtractiveAnswerer:
         analyzer: SentenceAnalyzer,
         idf: Callable[[str], float],
         max_sentences: int = 3,
-        min_coverage: float = 0.30,
-        min_similarity: float = 0.30,
+        min_coverage: float = 0.25,
+        min_similarity: float = 0.25,
         min_score: float = 0.42,
         keep_ratio: float = 0.85,
     ) -> None:
@@ -110,9 +118,12 @@ class ExtractiveAnswerer:
         vectors = self._vectors(sentences)
         q_terms = set(content_terms(question)) - QUESTION_NOISE
         weights = {t: self.idf(t) for t in q_terms}
+        for head in wh_heads(question):
+            if head in weights:
+                weights[head] *= WH_HEAD_WEIGHT
         total = sum(weights.values()) or 1.0
         labels = expected_labels(question)
-        q_lower = question.lower()
+        q_all_terms = set(content_terms(question))
         out: dict[tuple, Scored] = {}
         prev_terms: dict[str, set[str]] = {}
         for sent in sentences:
@@ -128,7 +139,8 @@ class ExtractiveAnswerer:
             )
             similarity = sum(a * b for a, b in zip(query_vec, vectors[sent.key]))
             typed_ok = labels is None or any(
-                label in labels and text.lower() not in q_lower for text, label in sent.entities
+                label in labels and not set(content_terms(text)) & q_all_terms
+                for text, label in sent.entities
             )
             out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity, typed_ok)
         return sorted(out.values(), key=lambda s: -s.score)

@@ -104,6 +104,27 @@ def _to_document(rec: SourceRecord):
     )
 
 
+def make_splitter(settings: Settings, embedder: Embedder):
+    """Sentence-aware chunks sized in the embedder's own tokens; ids "<doc_id>#<n>"."""
+    from llama_index.core.node_parser import SentenceSplitter
+
+    return SentenceSplitter(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        tokenizer=lambda text: [0] * embedder.count_tokens(text),
+        include_metadata=True,  # all keys are excluded from the embedded text
+        id_func=lambda i, doc: f"{doc.doc_id}#{i}",
+    )
+
+
+def chunk_records(settings: Settings, embedder: Embedder, records: Sequence[SourceRecord]):
+    """The nodes ingest would write for these records (no embedding, no store)."""
+    from rag.llama_adapters import SpanStamper
+
+    nodes = make_splitter(settings, embedder)([_to_document(r) for r in records])
+    return SpanStamper()(nodes)
+
+
 class Ingestor:
     """Writes SourceRecords into one Chroma collection through llama-index's pipeline."""
 
@@ -127,17 +148,10 @@ class Ingestor:
 
     def _build_pipeline(self):
         from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-        from llama_index.core.node_parser import SentenceSplitter
 
         from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter, SpanStamper
 
-        splitter = SentenceSplitter(
-            chunk_size=self.settings.chunk_size,
-            chunk_overlap=self.settings.chunk_overlap,
-            tokenizer=lambda text: [0] * self.embedder.count_tokens(text),
-            include_metadata=True,  # all keys are excluded from the embedded text
-            id_func=lambda i, doc: f"{doc.doc_id}#{i}",
-        )
+        splitter = make_splitter(self.settings, self.embedder)
         vector_store = BatchedChromaVectorStore(
             chroma_collection=self.store.collection, max_batch=self.store.max_batch_size()
         )

