@@ -113,6 +113,41 @@ class RagService:
         answer.notice = notice
         return answer
 
+    # --- documents ------------------------------------------------------------
+    def list_documents(self) -> list[dict]:
+        """One row per indexed document: doc_id, source, title, path, chunks."""
+        docs: dict[str, dict] = {}
+        for _, _, meta in self.store.iter_all():
+            doc_id = meta.get("ref_doc_id") or meta.get("source", "")
+            row = docs.setdefault(doc_id, {
+                "doc_id": doc_id, "source": meta.get("source", doc_id),
+                "title": meta.get("title", ""), "path": meta.get("path", ""), "chunks": 0,
+            })
+            row["chunks"] += 1
+        return sorted(docs.values(), key=lambda row: row["doc_id"])
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Remove one document from Chroma and the docstore; False if it was not indexed."""
+        from rag.ingest import Ingestor
+
+        known = any(row["doc_id"] == doc_id for row in self.list_documents())
+        ingestor = Ingestor(self.settings, self.embedder, self.store)
+        removed = ingestor.prune(lambda other, _meta: other != doc_id)
+        self.store.delete_doc(doc_id)  # chunks a killed ingest left outside the docstore
+        self.retriever.refresh()
+        return known or bool(removed)
+
+    def reindex_document(self, doc_id: str) -> IngestReport:
+        """Drop one file's chunks and index the file again from its path."""
+        row = next((r for r in self.list_documents() if r["doc_id"] == doc_id), None)
+        if row is None:
+            raise InputError(f"not indexed: {doc_id}")
+        path = Path(row["path"]) if row["path"] else None
+        if path is None or not path.is_file():
+            raise InputError(f"the file behind {doc_id} is gone; delete it instead")
+        self.delete_document(doc_id)
+        return self.ingest_paths([path])
+
     # --- status ---------------------------------------------------------------
     def status(self) -> dict:
         store = self.store

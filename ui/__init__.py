@@ -1,0 +1,1 @@
+"""Web chat (Gradio): streaming cited answers, sources, document upload; `rag serve`."""

@@ -1,0 +1,294 @@
+"""The Gradio page: chat (streamed, cited), documents (upload, list, delete, re-index), settings.
+
+Errors become user messages here, at the edge: a RagError is shown as what it says,
+anything else as a short "internal error" note (details go to the server log).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from rag.errors import InputError, RagError
+from ui import render, uploads
+from ui.assets import CSS, JS
+from ui.gate import Gate
+from ui.llm_status import default_mode, endpoint_status, llm_configured, mode_choices
+from ui.streaming import answer_events, replay
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "What does Stoltenberg say about China?",
+    "Which technologies is China providing to Russia?",
+    "What did the United States do last month?",
+]
+DOC_HEADERS = ["Document", "Title", "Chunks", "Indexed as"]
+WRITES = "index-writes"  # one concurrency group for everything that changes the index
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    limits: uploads.UploadLimits = field(default_factory=uploads.UploadLimits)
+    queue_size: int = 16
+    concurrency: int = 2
+    title: str = "Ask your documents"
+
+    @property
+    def hard_max_bytes(self) -> int:
+        """Gradio's own cap: above ours, so files in between get our clear message."""
+        return 2 * self.limits.max_bytes + 1024 * 1024
+
+
+def _error_html(text: str) -> str:
+    return f'<div class="rag-error"><b>Could not answer.</b> {html.escape(text)}</div>'
+
+
+def _msg(content: str, **metadata) -> dict:
+    out = {"role": "assistant", "content": content}
+    if metadata:
+        out["metadata"] = metadata
+    return out
+
+
+class ChatApp:
+    """Handlers bound to one RagService, and the Blocks that wire them."""
+
+    def __init__(self, svc, config: UiConfig | None = None) -> None:
+        self.svc = svc
+        self.settings = svc.settings
+        self.config = config or UiConfig()
+        self.gate = Gate()
+        self.upload_dir = uploads.uploads_dir(self.settings.data_dir)
+
+    # --- chat -----------------------------------------------------------------------
+    def respond(self, message: str, history: list[dict], mode: str | None,
+                top_k: float | None) -> Iterator[list[dict]]:
+        k = int(top_k) if top_k else None
+        yield [_msg("", title="Searching your documents…", status="pending")]
+        try:
+            yield from self._answer_messages(message, history, mode, k)
+        except RagError as exc:
+            yield [_msg(_error_html(str(exc)))]
+        except Exception as exc:  # the edge: a note for the user, the trace for the log
+            log.exception("answering %r failed", message)
+            yield [_msg(_error_html(f"internal error ({type(exc).__name__}); see the server log."))]
+
+    def _answer_messages(self, message, history, mode, top_k) -> Iterator[list[dict]]:
+        with self.gate.read():  # retrieval happens before the first event
+            if self.svc.store.count() == 0:
+                raise InputError("no documents are indexed yet: upload some in the Documents tab.")
+            events = answer_events(self.svc, message, render.history_for_service(history), mode, top_k)
+            first = next(events, None)
+        uid, text = render.new_uid(), ""
+        for event in itertools.chain([first] if first else [], events):
+            if event.type == "token":
+                text += event.text
+                yield [_msg(render.answer_html(text, uid))]
+            elif event.type == "answer" and event.answer is not None:
+                yield from self._final(event.answer, uid, streamed=bool(text), top_k=top_k)
+
+    @staticmethod
+    def _final(answer, uid: str, streamed: bool, top_k) -> Iterator[list[dict]]:
+        if not streamed and not answer.refused:
+            for shown in replay(answer.text):
+                yield [_msg(render.answer_html(shown, uid))]
+        yield [_msg(render.final_message(answer, uid)), render.how_message(answer, top_k)]
+
+    def ask_api(self, question: str, top_k: int = 0) -> dict:
+        """Answer one question; the answer as JSON (text, citations, refused, timings)."""
+        try:
+            with self.gate.read():
+                return self.svc.ask(question, top_k=int(top_k) or None).to_dict()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    # --- documents ------------------------------------------------------------------
+    def doc_rows(self) -> list[list]:
+        return [[Path(d["source"]).name, d["title"], d["chunks"], d["doc_id"]]
+                for d in self.svc.list_documents()]
+
+    def index_summary(self) -> str:
+        docs = self.svc.list_documents()
+        chunks = sum(d["chunks"] for d in docs)
+        return f"**Index:** {len(docs)} document(s), {chunks} chunk(s)"
+
+    def _docs_outputs(self, selected: str | None = None) -> tuple:
+        with self.gate.read():
+            rows = self.doc_rows()
+            summary = self.index_summary()
+        choices = [(f"{r[0]} ({r[2]} chunks)", r[3]) for r in rows]
+        keep = selected if selected in {r[3] for r in rows} else None
+        return gr.update(value=rows), gr.update(choices=choices, value=keep), summary
+
+    def refresh(self) -> tuple:
+        return self._docs_outputs()
+
+    def upload(self, files: list[str] | None, progress=gr.Progress()) -> tuple:
+        report = self._ingest_uploads(files or [], progress)
+        return (self._upload_markdown(report), report, *self._docs_outputs(), None)
+
+    def _ingest_uploads(self, files: list[str], progress) -> dict:
+        progress(0, desc="Checking files")
+        checked = uploads.check_files(files, self.config.limits)
+        rejected = [{"name": r.name, "reason": r.reason} for r in checked.rejected]
+        accepted = []
+        total = len(checked.accepted)
+        for i, (name, src) in enumerate(checked.accepted):
+            progress(i / max(total, 1), desc=f"Indexing {name} ({i + 1}/{total})")
+            outcome = self._ingest_one(name, src)
+            (accepted if "doc_id" in outcome else rejected).append(outcome)
+        progress(1.0, desc="Done")
+        return {"accepted": accepted, "rejected": rejected}
+
+    def _ingest_one(self, name: str, src: Path) -> dict:
+        dest = uploads.store(name, src, self.upload_dir)
+        try:
+            with self.gate.write():
+                report = self.svc.ingest_paths([dest])
+        except RagError as exc:
+            dest.unlink(missing_ok=True)
+            return {"name": name, "reason": str(exc)}
+        if report.skipped:
+            dest.unlink(missing_ok=True)
+            return {"name": name, "reason": report.skipped[0][1]}
+        doc_id = (report.added + report.updated + report.unchanged or [""])[0]
+        status = "added" if report.added else "updated" if report.updated else "unchanged"
+        return {"name": name, "doc_id": doc_id, "status": status, "chunks": self._chunks_of(doc_id)}
+
+    def _chunks_of(self, doc_id: str) -> int:
+        return next((d["chunks"] for d in self.svc.list_documents() if d["doc_id"] == doc_id), 0)
+
+    @staticmethod
+    def _upload_markdown(report: dict) -> str:
+        lines = [f"- ✅ **{html.escape(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)"
+                 for a in report["accepted"]]
+        lines += [f"- ❌ **{html.escape(r['name'])}**: {html.escape(r['reason'])}"
+                  for r in report["rejected"]]
+        return "\n".join(lines) or "No files received."
+
+    def delete(self, doc_id: str | None) -> tuple:
+        if not doc_id:
+            return ("Pick a document first.", *self._docs_outputs())
+        with self.gate.write():
+            found = self.svc.delete_document(doc_id)
+        self._remove_upload(doc_id)
+        note = f"Deleted **{html.escape(doc_id)}**." if found else f"{html.escape(doc_id)} was not indexed."
+        return (note, *self._docs_outputs())
+
+    def _remove_upload(self, doc_id: str) -> None:
+        """An uploaded copy goes with its document; files elsewhere are never touched."""
+        root = self.upload_dir.resolve()
+        for candidate in (Path(doc_id), Path.cwd() / doc_id):
+            path = candidate.resolve()
+            if path.parent == root and path.is_file():
+                path.unlink()
+                log.info("removed upload %s", path)
+
+    def reindex(self, doc_id: str | None) -> tuple:
+        if not doc_id:
+            return ("Pick a document first.", *self._docs_outputs())
+        try:
+            with self.gate.write():
+                report = self.svc.reindex_document(doc_id)
+        except RagError as exc:
+            return (f"Could not re-index: {html.escape(str(exc))}", *self._docs_outputs(doc_id))
+        note = f"Re-indexed **{html.escape(doc_id)}**: {report.chunks_written} chunk(s) written."
+        return (note, *self._docs_outputs(doc_id))
+
+    # --- settings -------------------------------------------------------------------
+    def llm_status(self) -> str:
+        return endpoint_status(self.settings)
+
+    # --- layout ---------------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        with gr.Blocks(title=self.config.title, analytics_enabled=False, fill_height=True) as demo:
+            mode, top_k, summary = self._sidebar()
+            with gr.Tabs():
+                with gr.Tab("Chat", id="chat"):
+                    self._chat(mode, top_k)
+                with gr.Tab("Documents", id="documents"):
+                    table, select = self._documents(summary)
+            gr.api(self.ask_api, api_name="ask")
+            demo.load(self.refresh, outputs=[table, select, summary], api_visibility="private")
+        return demo
+
+    def _sidebar(self):
+        with gr.Sidebar(label="Settings", open=True, width=300):
+            gr.Markdown(f"## {self.config.title}\nAnswers quote your documents and cite them.")
+            summary = gr.Markdown(elem_id="rag-index-summary")
+            mode = gr.Radio(mode_choices(self.settings), value=default_mode(self.settings),
+                            label="Answer mode", interactive=llm_configured(self.settings),
+                            elem_id="rag-mode")
+            status = gr.Markdown(self.llm_status(), elem_id="rag-llm-status")
+            if llm_configured(self.settings):
+                gr.Button("Check endpoint", size="sm").click(
+                    self.llm_status, outputs=status, api_visibility="private")
+            top_k = gr.Slider(1, 20, value=self.settings.top_k, step=1,
+                              label="Passages to retrieve (top-k)", elem_id="rag-top-k")
+        return mode, top_k, summary
+
+    def _chat(self, mode, top_k) -> None:
+        chatbot = gr.Chatbot(elem_id="rag-chatbot", height="68vh", layout="bubble", show_label=False,
+                             placeholder="Ask a question about your documents.",
+                             buttons=["copy"], feedback_options=None)
+        gr.ChatInterface(
+            self.respond, chatbot=chatbot, additional_inputs=[mode, top_k],
+            examples=[[q, None, None] for q in EXAMPLES], api_name="chat",
+            textbox=gr.Textbox(placeholder="Ask about your documents…", elem_id="rag-question",
+                               submit_btn=True, stop_btn=True, show_label=False),
+            fill_height=True,
+        )
+
+    def _documents(self, summary):
+        limits = self.config.limits
+        gr.Markdown(f"### Add documents\n{', '.join(sorted(uploads.SUPPORTED))} · up to "
+                    f"{limits.max_files} files, {limits.max_mb:g} MB each.")
+        files = gr.File(file_count="multiple", label="Files to index", elem_id="rag-upload",
+                        height=140)
+        add = gr.Button("Add to index", variant="primary", elem_id="rag-upload-btn")
+        result = gr.Markdown(elem_id="rag-upload-result")
+        report = gr.JSON(visible=False)
+        gr.Markdown("### Indexed documents")
+        table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, wrap=True,
+                             column_widths=["24%", "40%", "8%", "28%"], elem_id="rag-docs")
+        with gr.Row():
+            select = gr.Dropdown(label="Document", choices=[], scale=3, elem_id="rag-doc-select")
+            reindex = gr.Button("Re-index", scale=1)
+            delete = gr.Button("Delete", variant="stop", scale=1)
+        note = gr.Markdown()
+        docs_out = [table, select, summary]
+        add.click(self.upload, inputs=files, outputs=[result, report, *docs_out, files],
+                  api_name="upload_documents", concurrency_id=WRITES, concurrency_limit=1)
+        delete.click(self.delete, inputs=select, outputs=[note, *docs_out],
+                     api_name="delete_document", concurrency_id=WRITES, concurrency_limit=1)
+        reindex.click(self.reindex, inputs=select, outputs=[note, *docs_out],
+                      api_name="reindex_document", concurrency_id=WRITES, concurrency_limit=1)
+        table.select(_row_doc_id, outputs=select, api_visibility="private")
+        return table, select
+
+
+def _row_doc_id(evt: gr.SelectData) -> str | None:
+    row = evt.row_value or []
+    return row[-1] if row else None
+
+
+def build_app(svc, config: UiConfig | None = None) -> tuple[gr.Blocks, UiConfig]:
+    config = config or UiConfig()
+    demo = ChatApp(svc, config).build()
+    demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
+    return demo, config
+
+
+def launch_kwargs(config: UiConfig, host: str, port: int, auth: tuple[str, str] | None) -> dict:
+    return dict(
+        server_name=host, server_port=port, auth=auth, max_file_size=config.hard_max_bytes,
+        ssr_mode=False, footer_links=["api"], css=CSS, js=JS, mcp_server=False, pwa=False,
+        enable_monitoring=False, show_error=False, quiet=True,
+    )

@@ -1,0 +1,180 @@
+"""Answers → chat messages: text with clickable [n] markers, sources, "how this was answered".
+
+Answer text is shown as escaped HTML (document text is never interpreted as markdown or
+HTML). Each source is a <details> block holding the chunk around the quote, with the cited
+span in <mark>; a click on [n] opens and scrolls to source n (see ui/assets.py).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from pathlib import PurePath
+
+from rag.types import Answer, Citation, Hit
+
+CONTEXT_CHARS = 220
+SNIPPET_CHARS = 140
+MARKER = re.compile(r"\[(\d{1,3})\]")
+SOURCES_DIV = '<div class="rag-sources">'
+HOW_TITLE = "How this was answered"
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _br(text: str) -> str:
+    return text.replace("\n", "<br>")
+
+
+def _file_name(source: str) -> str:
+    return PurePath(source).name or source
+
+
+def answer_html(text: str, uid: str) -> str:
+    """Escaped text, newlines kept, every [n] a link to source n of this answer."""
+    def link(m: re.Match) -> str:
+        n = m.group(1)
+        return (f'<a class="rag-cite" href="#rag-src-{uid}-{n}" '
+                f'title="Show source {n}">[{n}]</a>')
+
+    body = _br(MARKER.sub(link, _esc(text.strip())))
+    return f'<div class="rag-answer">{body}</div>'
+
+
+def passage_html(c: Citation, hits: list[Hit]) -> str:
+    """The chunk text around the quote, the cited span highlighted."""
+    chunk = next((h.chunk for h in hits if h.chunk.chunk_id == c.chunk_id), None)
+    text = chunk.text if chunk else c.quote
+    lo = c.start - chunk.start if chunk else 0
+    if text[lo:lo + len(c.quote)] != c.quote:
+        lo = text.find(c.quote)
+    if lo < 0:
+        return f"<mark>{_esc(c.quote)}</mark>"
+    hi = lo + len(c.quote)
+    pre, post = text[max(0, lo - CONTEXT_CHARS):lo], text[hi:hi + CONTEXT_CHARS]
+    pre = ("…" if lo > CONTEXT_CHARS else "") + pre
+    post = post + ("…" if hi + CONTEXT_CHARS < len(text) else "")
+    return _br(f"{_esc(pre)}<mark>{_esc(c.quote)}</mark>{_esc(post)}")
+
+
+def source_html(c: Citation, hits: list[Hit], uid: str) -> str:
+    title = _esc(c.title or _file_name(c.source))
+    return (
+        f'<details class="rag-source" id="rag-src-{uid}-{c.n}">'
+        f'<summary><b>[{c.n}]</b> {title} '
+        f'<span class="rag-meta">{_esc(_file_name(c.source))} · score {c.score:.3f}</span></summary>'
+        f'<blockquote class="rag-passage">{passage_html(c, hits)}</blockquote>'
+        f'<div class="rag-meta">{_esc(c.source)} · chunk {_esc(c.chunk_id.rpartition("#")[2])}'
+        f' · characters {c.start}–{c.end}</div>'
+        "</details>"
+    )
+
+
+def sources_html(answer: Answer, uid: str) -> str:
+    if not answer.citations:
+        return ""
+    items = "".join(source_html(c, answer.hits, uid) for c in answer.citations)
+    return f'{SOURCES_DIV}<div class="rag-sources-title">Sources</div>{items}</div>'
+
+
+def refusal_html(answer: Answer) -> str:
+    return (
+        '<div class="rag-refusal"><b>Not found in your documents.</b> '
+        f"{_esc(answer.text)}<br><span class=\"rag-meta\">Try rephrasing, or upload a "
+        "document that covers it (Documents tab).</span></div>"
+    )
+
+
+def notice_html(notice: str | None) -> str:
+    return f'<div class="rag-notice">{_esc(notice)}</div>' if notice else ""
+
+
+def final_message(answer: Answer, uid: str) -> str:
+    """The whole assistant message for a finished answer."""
+    notes = notice_html(answer.notice)
+    if answer.refused:
+        return notes + refusal_html(answer)
+    return notes + answer_html(answer.text, uid) + sources_html(answer, uid)
+
+
+def _md_cell(text: str) -> str:
+    return _esc(" ".join(text.split())).replace("|", "&#124;")
+
+
+def _rank(r: int | None) -> str:
+    return "–" if r is None else str(r)
+
+
+def how_markdown(answer: Answer, top_k: int | None) -> str:
+    """Retrieved chunks with scores and the timings, as a markdown table."""
+    lines = [f"**Mode:** {answer.mode} · **top-k:** {top_k if top_k else 'default'} · "
+             f"**{'refused' if answer.refused else f'{len(answer.citations)} citation(s)'}**", ""]
+    if answer.hits:
+        lines += ["| # | chunk | fused score | dense rank | bm25 rank | text |",
+                  "|---|---|---|---|---|---|"]
+        for i, h in enumerate(answer.hits, start=1):
+            snippet = h.chunk.text[:SNIPPET_CHARS] + ("…" if len(h.chunk.text) > SNIPPET_CHARS else "")
+            lines.append(f"| {i} | {_md_cell(_file_name(h.chunk.chunk_id))} | {h.score:.4f} | "
+                         f"{_rank(h.dense_rank)} | {_rank(h.bm25_rank)} | {_md_cell(snippet)} |")
+    else:
+        lines.append("No chunks were retrieved.")
+    lines += _generation_lines(answer)
+    timings = " · ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
+    lines += ["", f"**Timings:** {timings or 'n/a'}"]
+    return "\n".join(lines)
+
+
+def _generation_lines(answer: Answer) -> list[str]:
+    """Generative answers: each generated sentence's support, and the model used."""
+    lines = []
+    for s in getattr(answer, "sentences", None) or []:
+        why = f"; {s.reason}" if s.reason else ""
+        lines.append(f"- {'supported' if s.supported else '**dropped**'} ({s.score:.2f}{_esc(why)}): "
+                     f"{_md_cell(s.text)}")
+    if lines:
+        lines.insert(0, "\n**Generated sentences:**")
+    llm = getattr(answer, "llm", None) or {}
+    facts = [f"{k} {v}" for k, v in llm.items() if isinstance(v, (str, int, float))]
+    if facts:
+        lines.append(f"\n**LLM:** {_md_cell(', '.join(facts))}")
+    return lines
+
+
+def how_message(answer: Answer, top_k: int | None) -> dict:
+    total = answer.timings_ms.get("total")
+    meta = {"title": HOW_TITLE, "status": "done"}
+    if total is not None:
+        meta["duration"] = round(total / 1000, 2)
+    return {"role": "assistant", "content": how_markdown(answer, top_k), "metadata": meta}
+
+
+def plain_text(content) -> str:
+    """Text of a chat message as the service should see it in history (no sources, no HTML)."""
+    if isinstance(content, list):
+        content = " ".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+            if not isinstance(part, dict) or part.get("type", "text") == "text"
+        )
+    if not isinstance(content, str):
+        return ""
+    content = content.split(SOURCES_DIV, 1)[0]
+    return html.unescape(re.sub(r"<[^>]+>", " ", content)).strip()
+
+
+def history_for_service(history: list[dict] | None) -> list[dict]:
+    """Gradio chat history → [{"role", "content"}] of questions and answers only."""
+    out = []
+    for msg in history or []:
+        if (msg.get("metadata") or {}).get("title"):
+            continue  # "how this was answered" and other side panels
+        text = " ".join(plain_text(msg.get("content")).split())
+        if text and msg.get("role") in ("user", "assistant"):
+            out.append({"role": msg["role"], "content": text})
+    return out

@@ -1,0 +1,125 @@
+"""Upload checks and storage: what a browser sends is never trusted.
+
+Every file is checked on its own (name, type, size, content) and either stored under
+`<data_dir>/uploads/<safe name>` or rejected with a one-line reason. No client-side
+path is used: only a sanitised base name survives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.loaders import SUPPORTED
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_CHARS = 120
+ALLOWED = ", ".join(sorted(SUPPORTED))
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 20 * 1024 * 1024
+    max_files: int = 10
+
+    @property
+    def max_mb(self) -> float:
+        return self.max_bytes / (1024 * 1024)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    name: str
+    reason: str
+
+
+@dataclass
+class Checked:
+    accepted: list[tuple[str, Path]] = field(default_factory=list)  # (safe name, client file)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def safe_name(raw: str) -> str | None:
+    """A plain file name from whatever the client sent; None when nothing usable is left."""
+    base = re.split(r"[\\/]", raw or "")[-1]
+    base = unicodedata.normalize("NFKC", base).replace("\x00", "")
+    base = _UNSAFE.sub("_", base).strip("._ ")
+    if not base:
+        return None
+    stem, dot, suffix = base.rpartition(".")
+    if dot and stem:
+        stem = stem.strip("._ ")[: MAX_NAME_CHARS - len(suffix) - 1]
+        return f"{stem}.{suffix.lower()}" if stem else None
+    return base[:MAX_NAME_CHARS]
+
+
+def uploads_dir(data_dir: Path) -> Path:
+    return data_dir / "uploads"
+
+
+def _fmt_mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _content_problem(path: Path, suffix: str) -> str | None:
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    if suffix == ".pdf":
+        return None if head.startswith(b"%PDF-") else "not a PDF (no %PDF- header)"
+    if b"\x00" in head:
+        return "binary content, not text"
+    return None
+
+
+def check_one(name: str | None, path: Path, limits: UploadLimits) -> str | None:
+    """The reason this file is rejected, or None when it may be stored."""
+    if name is None:
+        return "unusable file name"
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        return f"unsupported type {suffix or '(no extension)'}; allowed: {ALLOWED}"
+    size = path.stat().st_size
+    if size == 0:
+        return "empty file"
+    if size > limits.max_bytes:
+        return f"too large ({_fmt_mb(size)}; limit {limits.max_mb:g} MB)"
+    return _content_problem(path, suffix)
+
+
+def check_files(paths: list[str | Path], limits: UploadLimits) -> Checked:
+    """Split uploaded temp files into accepted (safe name, path) and rejected (name, reason)."""
+    out = Checked()
+    for i, p in enumerate(paths):
+        path = Path(p)
+        shown = path.name or "(unnamed)"
+        name = safe_name(path.name)
+        if i >= limits.max_files:
+            out.rejected.append(Rejected(shown, f"too many files (at most {limits.max_files} per upload)"))
+            continue
+        reason = check_one(name, path, limits) if path.is_file() else "not received"
+        if reason:
+            out.rejected.append(Rejected(shown, reason))
+        else:
+            out.accepted.append((name, path))
+    return out
+
+
+def store(name: str, src: Path, target_dir: Path) -> Path:
+    """Copy src to target_dir/name atomically; the result is always inside target_dir."""
+    target_dir.mkdir(parents=True, exist_ok=True)
+    root = target_dir.resolve()
+    dest = (root / name).resolve()
+    if dest.parent != root:
+        raise ValueError(f"unsafe upload name {name!r}")
+    tmp = root / f".{name}.part"
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+    log.info("stored upload %s", dest)
+    return dest
