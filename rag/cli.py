@@ -18,7 +18,7 @@ from rag.errors import InputError, RagError
 log = logging.getLogger("rag")
 
 # modules that add sub-commands: each has register(subparsers) setting func=handler(args, settings)
-EXTRA_COMMANDS: tuple[str, ...] = ("ui.cli",)
+EXTRA_COMMANDS: tuple[str, ...] = ("ui.cli", "evals.cli")
 
 
 class OneLineParser(argparse.ArgumentParser):
