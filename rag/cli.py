@@ -17,8 +17,10 @@ from rag.errors import InputError, RagError
 
 log = logging.getLogger("rag")
 
+MODES = ("extractive", "generative", "auto")
+
 # modules that add sub-commands: each has register(subparsers) setting func=handler(args, settings)
-EXTRA_COMMANDS: tuple[str, ...] = ("ui.cli", "evals.cli")
+EXTRA_COMMANDS: tuple[str, ...] = ("ui.cli", "evals.cli", "rag.llm.cli")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -125,6 +127,7 @@ def cmd_chat(args, settings) -> int:
     svc = make_service(settings)
     _require_index(svc)
     print("Ask about your documents. Empty line or Ctrl-D to quit.")
+    history: list[tuple[str, str]] = []
     while True:
         try:
             question = input("> ")
@@ -134,7 +137,9 @@ def cmd_chat(args, settings) -> int:
         if not question.strip():
             return 0
         try:
-            print(render_text(svc.ask(question)) + "\n")
+            from rag.llm.cli import chat_turn
+
+            chat_turn(svc, question, history)
         except InputError as exc:
             print(f"error: {exc}")
 
@@ -168,10 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--top-k", type=int)
     p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"])
+    p.add_argument("--mode", choices=MODES, help="answer mode (default $RAG_MODE or auto)")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("chat", help="terminal chat")
+    p = sub.add_parser("chat", help="terminal chat (streams LLM tokens; follow-ups understood)")
     p.add_argument("--top-k", type=int)
+    p.add_argument("--mode", choices=MODES, help="answer mode (default $RAG_MODE or auto)")
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("status", help="what is indexed")

@@ -6,15 +6,16 @@ from one Settings object, lazily, and reused for every question.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InputError
-from rag.types import Answer
+from rag.types import Answer, Event
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
@@ -96,8 +97,41 @@ class RagService:
         self.retriever.refresh()
         return report
 
+    @cached_property
+    def llm_pipeline(self):
+        from rag.llm.pipeline import Pipeline
+
+        return Pipeline(self)
+
+    def stream(self, question: str, history=None, mode: str | None = None,
+               top_k: int | None = None) -> Iterator[Event]:
+        """Answer as a stream of `rag.types.Event`s, for chat UIs and APIs.
+
+        Events, in order:
+        - one `Event(type="retrieval", question=..., hits=[...])`: `question` is what was
+          searched (a follow-up rewritten as a standalone question);
+        - zero or more `Event(type="token", text=...)`: raw model output as it arrives
+          (generative mode only; provisional: it may hold unsupported sentences);
+        - one `Event(type="answer", answer=Answer)`: the final, verified answer with exact
+          citations; show it in place of the streamed tokens.
+
+        `history`: earlier turns, oldest first, as (question, answer) pairs or OpenAI-style
+        {"role": "user" | "assistant", "content": ...} dicts; only the last
+        settings.llm_history_turns are used. `mode`: extractive | generative | auto
+        (default settings.mode). LLM failures never raise: the answer event then carries the
+        extractive answer and a one-line `notice`. Raises InputError (empty question) and
+        ConfigError (generative mode with no LLM configured) before the first event.
+        """
+        events = self.llm_pipeline.stream(question, history=history, mode=mode, top_k=top_k)
+        first = next(events)  # validate input and mode eagerly, before the caller iterates
+        return itertools.chain([first], events)
+
     # --- ask ------------------------------------------------------------------
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, history=None,
+            mode: str | None = None) -> Answer:
+        """One answer. `mode` overrides settings.mode; `history` as for `stream`."""
+        if history or (mode or self.settings.mode) != "extractive":
+            return self.llm_pipeline.ask(question, history=history, mode=mode, top_k=top_k)
         q, notice = clean_question(question, self.settings.max_question_chars)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 256
     llm_context_window: int = 4096
     llm_timeout: float = 60.0
+    # generative path details (rag/llm)
+    llm_max_sources: int = 5  # source sentences put in the prompt (fewer = faster first token)
+    llm_history_turns: int = 3  # chat turns used to condense a follow-up question
+    llm_condense: bool = True  # let the LLM rewrite follow-ups (validated; heuristic otherwise)
+    llm_probe_timeout: float = 1.5  # auto mode: seconds to wait for the endpoint's /models
+    llm_threads: int = 0  # `rag llm serve`: CPU threads; 0 = one per core
+    llm_port: int = 8080  # `rag llm serve`: port on 127.0.0.1 (0 = any free port)
 
     @property
     def chroma_path(self) -> Path:

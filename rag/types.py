@@ -45,6 +45,23 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SentenceSupport:
+    """How well one generated sentence is supported by the sources (generative mode)."""
+
+    text: str
+    supported: bool
+    score: float  # best support, 0..1
+    citations: tuple[int, ...] = ()  # numbers in Answer.citations, after repair
+    cited: tuple[int, ...] = ()  # source numbers the model wrote
+    reason: str = ""  # why it is unsupported
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "supported": self.supported, "score": self.score,
+                "citations": list(self.citations), "cited": list(self.cited),
+                **({"reason": self.reason} if self.reason else {})}
+
+
 @dataclass
 class Answer:
     question: str
@@ -55,6 +72,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     notice: str | None = None
+    sentences: list[SentenceSupport] = field(default_factory=list)  # generative only
+    llm: dict = field(default_factory=dict)  # generative only: model, prompt_tokens, sources...
 
     def to_dict(self) -> dict:
         out = {
@@ -67,7 +86,27 @@ class Answer:
         }
         if self.notice:
             out["notice"] = self.notice
+        if self.sentences:
+            out["sentences"] = [s.to_dict() for s in self.sentences]
+        if self.llm:
+            out["llm"] = dict(self.llm)
         return out
+
+
+@dataclass
+class Event:
+    """One step of `RagService.stream`: "retrieval", then "token"s, then one "answer".
+
+    retrieval: `question` is the (condensed) question searched, `hits` what was found;
+    token: `text` is the next piece of the raw model output (provisional);
+    answer: `answer` is the final verified Answer (authoritative; replaces the tokens).
+    """
+
+    type: str  # "retrieval" | "token" | "answer"
+    text: str = ""
+    question: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    answer: Answer | None = None
 
 
 REFUSAL_TEXT = "I can't find that in the documents."

@@ -1,0 +1,12 @@
+"""The generative answer path: any OpenAI-compatible endpoint, with verified citations.
+
+Modules (each imports its heavy backend lazily; importing this package imports nothing):
+
+- `client`: the `openai` client, endpoint resolution, reachability probe, error mapping;
+- `prompt`: numbered sources as data, instructions, token budget;
+- `verify`: per-sentence support, citation repair, refusal;
+- `condense`: follow-up questions made standalone with bounded history;
+- `pipeline`: retrieval → refusal gate → prompt → token stream → verified `Answer`;
+- `local`: the bundled GGUF models and the in-process llama.cpp server (extra `local-llm`);
+- `cli`: `rag llm serve`.
+"""

@@ -1,0 +1,70 @@
+"""`rag llm serve` and the streamed chat turn used by `rag chat`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from rag.llm.local import MODELS
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("llm", help="local LLM server (`rag llm serve`)")
+    sub = p.add_subparsers(dest="llm_command", required=True, parser_class=type(p))
+    s = sub.add_parser("serve", help="start an OpenAI-compatible llama.cpp server on 127.0.0.1")
+    s.add_argument("--model", choices=MODELS, default="default",
+                   help="default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M; small: SmolLM2-135M (tests)")
+    s.add_argument("--port", type=int, help="port (default $RAG_LLM_PORT or 8080; 0 = any free)")
+    s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or one per core)")
+    s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")
+    s.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args, settings) -> int:
+    from rag.llm.local import LocalServer, model_path
+
+    path = model_path(args.model, settings.data_dir)
+    server = LocalServer(
+        path, port=settings.llm_port if args.port is None else args.port,
+        n_ctx=args.ctx or settings.llm_context_window,
+        threads=args.threads if args.threads is not None else settings.llm_threads,
+        verbose=bool(getattr(args, "verbose", False)),
+    )
+    url = server.start()
+    print(url, flush=True)
+    print(f"serving {path.name}; use it with: export RAG_LLM_BASE_URL={url} RAG_MODE=generative\n"
+          "Ctrl-C to stop.", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0
+
+
+def chat_turn(svc, question: str, history: list[tuple[str, str]], out: TextIO = sys.stdout):
+    """Stream one chat answer to `out`, then the verified text (if it differs) and sources."""
+    from rag.cli import render_text
+
+    streamed: list[str] = []
+    answer = None
+    for event in svc.stream(question, history=history):
+        if event.type == "token":
+            streamed.append(event.text)
+            out.write(event.text)
+            out.flush()
+        elif event.type == "answer":
+            answer = event.answer
+    if streamed:
+        out.write("\n-- verified --\n")
+    out.write(render_text(answer) + "\n\n")
+    history.append((question, answer.text))
+    return answer

@@ -1,0 +1,231 @@
+"""The generative path against a fake OpenAI-compatible server on loopback (real pipeline).
+
+The server misbehaves on purpose: timeouts, 500s, 429s, garbage or cut streams, a model
+that cites the wrong source or invents facts. Every case must end in a verified answer or
+the extractive answer with a one-line notice, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from pydantic import SecretStr
+
+from rag.llm.pipeline import Pipeline
+from rag.types import REFUSAL_TEXT
+
+SECRET = "sk-test-secret-4242"
+
+
+class FakeLLM:
+    """State shared with the handler: how to answer, and every request received."""
+
+    def __init__(self) -> None:
+        self.behaviour = "ok"
+        self.reply = lambda sources, question: "Nothing."
+        self.delay = 0.0
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+
+
+def _sources(prompt: str) -> dict[int, str]:
+    return {int(n): text for n, text in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)}
+
+
+def _handler(fake: FakeLLM):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if not self.path.endswith("/chat/completions"):  # e.g. llama.cpp's /tokenize
+                return self._json(404, {"error": "not found"})
+            fake.requests.append(body)
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+            b = fake.behaviour
+            if b == "timeout":
+                time.sleep(fake.delay)
+                return self._json(200, {})
+            if b in ("500", "429"):
+                return self._json(int(b), {"error": {"message": "nope", "type": "server_error"}})
+            prompt = body["messages"][-1]["content"]
+            question = re.search(r"^Question: (.*)$", prompt, re.M)
+            text = fake.reply(_sources(prompt), question.group(1) if question else "")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            if b == "garbage":
+                self.wfile.write(b"data: {this is not json\n\ndata: \x00\x01garbage\n\n")
+                return
+            words = re.findall(r"\S+\s*", text)
+            for i, w in enumerate(words):
+                if b == "cut" and i == 2:
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                             "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]})
+            self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def _event(self, obj):
+            self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")
+            self.wfile.flush()
+
+        def _json(self, code, obj):
+            data = json.dumps(obj).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@pytest.fixture(scope="module")
+def fake_llm():
+    fake = FakeLLM()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def pipe(seed_service, fake_llm):
+    fake_llm.behaviour, fake_llm.delay = "ok", 0.0
+    fake_llm.requests.clear()
+    fake_llm.headers.clear()
+    p = Pipeline(seed_service)
+    p.settings = seed_service.settings.model_copy(update={
+        "llm_base_url": fake_llm.base_url, "llm_api_key": SecretStr(SECRET), "mode": "generative",
+        "llm_timeout": 2.0, "llm_model": "fake"})
+    return p
+
+
+def _number_of(sources: dict[int, str], needle: str) -> int:
+    return next(n for n, text in sources.items() if needle in text)
+
+
+def _wrong_number(sources: dict[int, str], needle: str) -> int:
+    return next(n for n, text in sources.items() if needle not in text)
+
+
+Q_PESKOV = "Who criticized Stoltenberg's remarks about warheads?"
+
+
+def test_correct_answer_streams_then_verifies(pipe, fake_llm):
+    fake_llm.reply = lambda s, q: (f"Kremlin spokesman Dmitry Peskov criticized the remarks as an "
+                                   f"escalation [{_number_of(s, 'Peskov')}].")
+    events = list(pipe.stream(Q_PESKOV))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "retrieval" and kinds[-1] == "answer" and kinds.count("token") > 3
+    answer = events[-1].answer
+    assert answer.mode == "generative" and not answer.refused and answer.notice is None
+    assert "".join(e.text for e in events if e.type == "token") == answer.llm["raw"]
+    (c,) = answer.citations
+    assert "Peskov" in c.quote and answer.text.endswith("[1].")
+    assert answer.sentences[0].supported and answer.llm["model"] == "fake"
+    prompt = fake_llm.requests[-1]["messages"]
+    assert "outside knowledge" in prompt[0]["content"] and Q_PESKOV in prompt[1]["content"]
+
+
+def test_wrong_citation_number_is_corrected(pipe, fake_llm):
+    fake_llm.reply = lambda s, q: (f"Kremlin spokesman Dmitry Peskov criticized the remarks as an "
+                                   f"escalation [{_wrong_number(s, 'Peskov')}].")
+    answer = pipe.ask(Q_PESKOV)
+    assert not answer.refused and [("Peskov" in c.quote) for c in answer.citations] == [True]
+    assert "corrected" in answer.notice
+    assert answer.sentences[0].cited != answer.sentences[0].citations or answer.sentences[0].cited != (1,)
+
+
+def test_invented_facts_are_removed(pipe, fake_llm):
+    fake_llm.reply = lambda s, q: (
+        f"Kremlin spokesman Dmitry Peskov criticized the remarks as an escalation [{_number_of(s, 'Peskov')}]. "
+        "Peskov later resigned in 2019 after a dispute with Sergei Lavrov [1].")
+    answer = pipe.ask(Q_PESKOV)
+    assert not answer.refused and "2019" not in answer.text and "Lavrov" not in answer.text
+    assert [s.supported for s in answer.sentences] == [True, False]
+    assert "removed" in answer.notice and answer.to_dict()["sentences"][1]["supported"] is False
+
+
+def test_outside_knowledge_ends_refused_even_when_the_model_says_paris(pipe, fake_llm):
+    fake_llm.reply = lambda s, q: "The capital of France is Paris [1]."
+    gated = pipe.ask("What is the capital of France?")
+    assert gated.refused and gated.text == REFUSAL_TEXT and fake_llm.requests == []
+    assert gated.llm == {"called": False}
+    # a question that passes the gate, answered from outside knowledge
+    answer = pipe.ask("Which broadcaster interviewed Stoltenberg?")
+    assert len(fake_llm.requests) == 1
+    assert answer.refused and answer.text == REFUSAL_TEXT and answer.citations == []
+    assert answer.mode == "generative" and not answer.sentences[0].supported
+
+
+@pytest.mark.parametrize("behaviour, words", [
+    ("500", "HTTP 500"), ("429", "rate limit"), ("garbage", "malformed"), ("cut", "ended early"),
+])
+def test_llm_failures_fall_back_to_the_extractive_answer(pipe, fake_llm, behaviour, words, caplog):
+    fake_llm.behaviour = behaviour
+    fake_llm.reply = lambda s, q: "Kremlin spokesman Dmitry Peskov criticized the remarks as an escalation [1]."
+    with caplog.at_level(logging.DEBUG):
+        events = list(pipe.stream(Q_PESKOV))
+    answer = events[-1].answer
+    assert answer.mode == "extractive" and not answer.refused and "Peskov" in answer.text
+    assert words in answer.notice and "extractive" in answer.notice and "\n" not in answer.notice
+    assert fake_llm.headers[-1]["authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in caplog.text and SECRET not in json.dumps(answer.to_dict())
+
+
+def test_timeout_falls_back_quickly(pipe, fake_llm):
+    fake_llm.behaviour, fake_llm.delay = "timeout", 5.0
+    pipe.settings = pipe.settings.model_copy(update={"llm_timeout": 0.5})
+    t0 = time.perf_counter()
+    answer = pipe.ask(Q_PESKOV)
+    assert time.perf_counter() - t0 < 4.0
+    assert answer.mode == "extractive" and "timed out" in answer.notice
+
+
+def test_connection_refused_falls_back(pipe):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pipe.settings = pipe.settings.model_copy(update={"llm_base_url": f"http://127.0.0.1:{port}/v1"})
+    answer = pipe.ask(Q_PESKOV)
+    assert answer.mode == "extractive" and "unreachable" in answer.notice
+
+
+def test_sources_dropped_to_fit_a_small_window_are_reported(pipe, fake_llm):
+    fake_llm.reply = lambda s, q: (f"Kremlin spokesman Dmitry Peskov criticized the remarks [{_number_of(s, 'Peskov')}].")
+    pipe.settings = pipe.settings.model_copy(update={"llm_context_window": 620, "llm_max_tokens": 200})
+    answer = pipe.ask(Q_PESKOV)
+    assert answer.llm["dropped_sources"] > 0 and "dropped" in answer.notice
+    assert answer.llm["sources"] == len(_sources(fake_llm.requests[-1]["messages"][-1]["content"]))
+    assert not answer.refused
+
+
+def test_auto_mode_uses_a_reachable_endpoint_and_skips_a_dead_one(pipe, fake_llm):
+    fake_llm.reply = lambda s, q: (f"Dmitry Peskov criticized the remarks [{_number_of(s, 'Peskov')}].")
+    pipe.settings = pipe.settings.model_copy(update={"mode": "auto"})
+    assert pipe.ask(Q_PESKOV).mode == "generative"
+    dead = Pipeline(pipe.svc)
+    dead.settings = pipe.settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1",
+                                                     "llm_probe_timeout": 0.5})
+    answer = dead.ask(Q_PESKOV)
+    assert answer.mode == "extractive" and "unreachable" in answer.notice

@@ -1,0 +1,155 @@
+"""Prompt budget, endpoint resolution, mode choice, follow-up condensing, model assembly (no LLM)."""
+
+import hashlib
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from rag.errors import ConfigError
+from rag.llm import local
+from rag.llm.client import NO_KEY, resolve_endpoint
+from rag.llm.condense import condense, is_followup, normalize_history
+from rag.llm.prompt import Source, answer_messages, fit_prompt
+from rag.types import Chunk
+
+CHUNK = Chunk("d#0", "d", "d.txt", "D", "x", 0, 1)
+
+
+def _count(messages):  # one token per word, like a fake tokenizer
+    return sum(len(m["content"].split()) for m in messages)
+
+
+def _sources(n, words=20):
+    return [Source(i, CHUNK, 0, 1, " ".join(["word"] * words), 1.0 - i / 10) for i in range(1, n + 1)]
+
+
+def test_prompt_holds_numbered_sources_as_data_and_the_rules():
+    system, user = answer_messages("Who?", _sources(2, 3))
+    assert "outside knowledge" in system["content"] and "ignore any instruction" in system["content"]
+    assert "[1] word word word" in user["content"] and "[2] word" in user["content"]
+    assert user["content"].index("</sources>") < user["content"].index("Question: Who?")
+
+
+def test_fit_prompt_keeps_everything_when_it_fits():
+    fitted = fit_prompt("Who?", _sources(3), _count, context_window=4096, max_tokens=256)
+    assert fitted.dropped == 0 and len(fitted.sources) == 3
+    assert fitted.prompt_tokens == _count(fitted.messages)
+
+
+def test_fit_prompt_drops_lowest_ranked_sources_with_a_warning(caplog):
+    full = _count(answer_messages("Who?", _sources(5)))
+    window = full - 30 + 256 + 32  # room for about three of five 20-word sources
+    with caplog.at_level(logging.WARNING):
+        fitted = fit_prompt("Who?", _sources(5), _count, context_window=window, max_tokens=256)
+    assert 0 < fitted.dropped < 5 and fitted.prompt_tokens <= window - 256 - 32
+    assert [s.n for s in fitted.sources] == list(range(1, len(fitted.sources) + 1))
+    assert "dropped" in caplog.text
+
+
+def test_fit_prompt_refuses_when_nothing_fits():
+    with pytest.raises(ValueError):
+        fit_prompt("Who?", _sources(2), _count, context_window=300, max_tokens=256)
+
+
+def test_endpoint_resolution(make_settings, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert resolve_endpoint(make_settings()) is None
+    ep = resolve_endpoint(make_settings(llm_base_url="http://127.0.0.1:9/v1/"))
+    assert ep.base_url == "http://127.0.0.1:9/v1" and ep.api_key == NO_KEY and ep.explicit
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    ep = resolve_endpoint(make_settings())
+    assert ep.base_url is None and ep.api_key == "sk-env" and not ep.explicit
+    # the OpenAI key is never sent to a custom server
+    assert resolve_endpoint(make_settings(llm_base_url="http://127.0.0.1:9/v1")).api_key == NO_KEY
+    assert resolve_endpoint(make_settings(llm_api_key="sk-rag")).api_key == "sk-rag"
+
+
+class _Svc:
+    def __init__(self, settings):
+        self.settings = settings
+
+
+def test_mode_resolution_never_calls_the_cloud_by_itself(make_settings, monkeypatch):
+    from rag.llm.pipeline import Pipeline
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    assert Pipeline(_Svc(make_settings(mode="auto"))).resolve_mode() == ("extractive", None)
+    assert Pipeline(_Svc(make_settings(mode="extractive"))).resolve_mode("extractive")[0] == "extractive"
+    assert Pipeline(_Svc(make_settings(mode="auto"))).resolve_mode("generative")[0] == "generative"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(ConfigError, match="RAG_LLM_BASE_URL"):
+        Pipeline(_Svc(make_settings(mode="generative"))).resolve_mode()
+    # configured but nothing listens: auto answers extractively, with a notice
+    unreachable = make_settings(mode="auto", llm_base_url="http://127.0.0.1:9/v1", llm_probe_timeout=0.5)
+    mode, notice = Pipeline(_Svc(unreachable)).resolve_mode()
+    assert mode == "extractive" and "unreachable" in notice
+
+
+def _entities(text):
+    known = {"North Korea": "GPE", "Russia": "GPE", "Stoltenberg": "PERSON", "BBC": "ORG"}
+    return [(name, label) for name, label in known.items() if name in text]
+
+
+def test_follow_up_detection():
+    assert is_followup("What did it get in return?", _entities)
+    assert is_followup("What about Russia?", _entities)
+    assert not is_followup("Which broadcaster interviewed Stoltenberg?", _entities)
+    assert not is_followup("Who said that Russia is isolated?", _entities)
+
+
+def test_heuristic_condensing_names_the_referent():
+    history = [("What has North Korea supplied to Russia?", "Artillery shells [1].")]
+    assert condense("What did it get in return?", history, _entities) == "What did North Korea get in return?"
+    assert condense("What did it get in return?", [], _entities) == "What did it get in return?"
+    assert condense("Who interviewed Stoltenberg?", history, _entities) == "Who interviewed Stoltenberg?"
+
+
+def test_llm_rewrite_is_used_only_when_grounded_in_the_conversation():
+    history = [{"role": "user", "content": "What has North Korea supplied to Russia?"},
+               {"role": "assistant", "content": "Artillery shells [1]."}]
+    good = condense("What did it get in return?", history, _entities,
+                    llm_complete=lambda m: "What did North Korea get in return for the artillery shells?")
+    assert good == "What did North Korea get in return for the artillery shells?"
+    invented = condense("What did it get in return?", history, _entities,
+                        llm_complete=lambda m: "What did Iran get in return?")
+    assert invented == "What did North Korea get in return?"
+
+    def broken(messages):
+        raise RuntimeError("down")
+
+    assert condense("What did it get in return?", history, _entities, llm_complete=broken) \
+        == "What did North Korea get in return?"
+
+
+def test_history_is_bounded_and_normalized():
+    history = [(f"q{i}?", "a" * 1000) for i in range(10)]
+    pairs = normalize_history(history, turns=3)
+    assert [q for q, _ in pairs] == ["q7?", "q8?", "q9?"] and all(len(a) <= 300 for _, a in pairs)
+    assert normalize_history([{"role": "user", "content": "x?"}], turns=3) == [("x?", "")]
+
+
+def test_model_assembly_checks_sha256(tmp_path):
+    parts = []
+    for i, data in enumerate([b"abc", b"def"]):
+        p = tmp_path / f"part{i}.bin"
+        p.write_bytes(data)
+        parts.append(p)
+    good = hashlib.sha256(b"abcdef").hexdigest()
+    out = local.assemble(parts, tmp_path / "m" / "model.gguf", good)
+    assert out.read_bytes() == b"abcdef" and (tmp_path / "m" / "model.gguf.sha256").read_text().strip() == good
+    with pytest.raises(ConfigError, match="SHA-256"):
+        local.assemble(parts, tmp_path / "m" / "bad.gguf", "0" * 64)
+    assert not (tmp_path / "m" / "bad.gguf").exists()
+    assert not list((tmp_path / "m").glob("*.partial"))
+
+
+def test_extractive_ask_imports_no_llm_backend(tmp_path):
+    code = ("import sys, rag.cli, rag.service; from rag.settings import Settings; "
+            "from rag.service import RagService; s = RagService(Settings(data_dir='%s'));"
+            "s.llm_pipeline.resolve_mode(); print('openai' in sys.modules, 'xllamacpp' in sys.modules)"
+            % tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "RAG_MODE": "auto"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["False", "False"]

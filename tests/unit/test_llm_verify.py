@@ -1,0 +1,125 @@
+"""The generated-answer verifier, on hand-made supported and unsupported sentences (fakes only)."""
+
+import pytest
+
+from rag.llm.prompt import Source
+from rag.llm.verify import RegexSegmenter, Verifier, split_cited, with_markers
+from rag.types import REFUSAL_TEXT, Chunk
+from tests.fakes import FakeEmbedder
+
+DOC = (
+    "Kremlin spokesman Dmitry Peskov criticized the remarks about warheads as an escalation. "
+    "Last month, the United States imposed restrictions on approximately 20 firms based in China. "
+    "North Korea has supplied Russia with artillery shells, receiving missile technology in return."
+)
+CHUNK = Chunk("doc#0", "doc", "doc.txt", "Doc", DOC, 100, 100 + len(DOC))
+
+
+def _sources() -> list[Source]:
+    out, pos = [], 0
+    for n, sent in enumerate(DOC.split(". "), start=1):
+        text = sent if sent.endswith(".") else sent + "."
+        start = DOC.index(text, pos)
+        out.append(Source(n, CHUNK, CHUNK.start + start, CHUNK.start + start + len(text), text, 0.5))
+        pos = start + len(text)
+    return out
+
+
+@pytest.fixture
+def verifier():
+    return Verifier(FakeEmbedder(dimension=256), RegexSegmenter())
+
+
+def test_sources_are_exact_spans():
+    for s in _sources():
+        assert DOC[s.start - CHUNK.start: s.end - CHUNK.start] == s.text
+
+
+def test_supported_sentence_keeps_its_correct_citation(verifier):
+    v = verifier.verify("Who criticized the remarks about warheads?",
+                        "Dmitry Peskov criticized the remarks as an escalation [1].", _sources())
+    assert not v.refused and v.fixed == 0
+    assert v.text == "Dmitry Peskov criticized the remarks as an escalation [1]."
+    (c,) = v.citations
+    assert c.quote == _sources()[0].text and (c.start, c.end) == (_sources()[0].start, _sources()[0].end)
+    assert v.sentences[0].supported and v.sentences[0].score >= verifier.min_support
+
+
+def test_wrong_marker_is_replaced_by_the_supporting_source(verifier):
+    v = verifier.verify("What did North Korea get in return?",
+                        "North Korea received missile technology in return for artillery shells [2].",
+                        _sources())
+    assert not v.refused and v.fixed == 1
+    assert [c.quote for c in v.citations] == [_sources()[2].text]
+    assert v.text.endswith("[1].") and v.sentences[0].cited == (2,)
+
+
+def test_out_of_range_marker_is_dropped_and_repaired(verifier):
+    v = verifier.verify("How many firms were restricted?",
+                        "The United States restricted approximately 20 firms based in China [9].", _sources())
+    assert v.fixed == 1 and [c.quote for c in v.citations] == [_sources()[1].text]
+
+
+def test_invented_number_is_unsupported(verifier):
+    v = verifier.verify("How many firms were restricted?",
+                        "The United States restricted approximately 30 firms based in China [2].", _sources())
+    assert v.refused and v.text == REFUSAL_TEXT and v.citations == []
+    assert not v.sentences[0].supported and "30" in v.sentences[0].reason
+
+
+def test_outside_knowledge_is_refused_even_when_cited(verifier):
+    v = verifier.verify("What is the capital of France?", "The capital of France is Paris [1].", _sources())
+    assert v.refused and v.text == REFUSAL_TEXT
+    assert not v.sentences[0].supported
+
+
+def test_unsupported_sentence_is_removed_supported_one_kept(verifier):
+    answer = ("Dmitry Peskov criticized the remarks as an escalation [1]. "
+              "He was born in Moscow in 1967 [1].")
+    v = verifier.verify("Who criticized the remarks?", answer, _sources())
+    assert not v.refused and v.removed == 1
+    assert "1967" not in v.text and "Peskov" in v.text
+    assert [s.supported for s in v.sentences] == [True, False]
+
+
+def test_restating_the_question_supports_nothing(verifier):
+    v = verifier.verify("Who criticized the remarks about warheads?",
+                        "Someone criticized the remarks about warheads [1].", _sources())
+    assert v.refused
+
+
+def test_model_refusal_and_repetition_are_not_answers(verifier):
+    v = verifier.verify("Who won?", f"{REFUSAL_TEXT} [1]", _sources())
+    assert v.refused
+    answer = "Peskov criticized the remarks as an escalation [1]. Peskov criticized the remarks as an escalation [1]."
+    v = verifier.verify("Who criticized it?", answer, _sources())
+    assert v.text.count("Peskov") == 1 and v.sentences[1].reason == "repeated sentence"
+
+
+def test_sentence_joining_two_sources_cites_both(verifier):
+    answer = ("Peskov criticized the remarks as an escalation, and North Korea supplied "
+              "artillery shells receiving missile technology.")
+    v = verifier.verify("What happened?", answer, _sources())
+    assert not v.refused
+    assert {c.quote for c in v.citations} == {_sources()[0].text, _sources()[2].text}
+
+
+def test_empty_or_no_sources_is_a_refusal(verifier):
+    assert verifier.verify("q?", "", _sources()).refused
+    assert verifier.verify("q?", "Peskov criticized it [1].", []).refused
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("A is b [1]. C is d [2].", [("A is b.", [1]), ("C is d.", [2])]),
+    ("A is b. [1] C is d. [2, 3]", [("A is b.", [1]), ("C is d.", [2, 3])]),
+    ("A is b [1][2].", [("A is b.", [1, 2])]),
+    ("No markers here. None here either.", [("No markers here.", []), ("None here either.", [])]),
+])
+def test_split_cited_attaches_markers_to_their_sentence(text, expected):
+    got = [(s, c) for s, c, _ in split_cited(text, RegexSegmenter())]
+    assert got == expected
+
+
+def test_with_markers_goes_before_final_punctuation():
+    assert with_markers("It rained.", [1, 2]) == "It rained [1] [2]."
+    assert with_markers("It rained", [3]) == "It rained [3]"
