@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh clone:
-#   make chat   venv + install + ingest seeds/ + start the chat
+#   make chat   venv + install + ingest seeds/ + web chat on http://127.0.0.1:7860
 #   make test   venv + install (with test tools) + run the tests  (.ci/run calls this)
 SHELL := /bin/bash
 VENV ?= .venv
@@ -26,9 +26,11 @@ setup: $(VENV)/.installed
 
 chat: setup
 	$(VENV)/bin/rag ingest seeds/
-	$(VENV)/bin/rag chat
+	$(VENV)/bin/rag serve
 
 test: setup
+	# the web chat's browser tests drive Debian's chromium (never a downloaded browser build)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PY) -m pytest -q
 
 bench: setup

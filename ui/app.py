@@ -167,10 +167,15 @@ class ChatApp:
 
     @staticmethod
     def _upload_markdown(report: dict) -> str:
-        lines = [f"- ✅ **{html.escape(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)"
-                 for a in report["accepted"]]
-        lines += [f"- ❌ **{html.escape(r['name'])}**: {html.escape(r['reason'])}"
-                  for r in report["rejected"]]
+        lines = []
+        if report["accepted"]:
+            lines.append(f"**Indexed {len(report['accepted'])} file(s):**")
+            lines += [f"- **{html.escape(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)"
+                      for a in report["accepted"]]
+        if report["rejected"]:
+            lines.append(f"**Rejected {len(report['rejected'])} file(s):**")
+            lines += [f"- **{html.escape(r['name'])}**: {html.escape(r['reason'])}"
+                      for r in report["rejected"]]
         return "\n".join(lines) or "No files received."
 
     def delete(self, doc_id: str | None) -> tuple:
@@ -249,7 +254,7 @@ class ChatApp:
     def _documents(self, summary):
         limits = self.config.limits
         gr.Markdown(f"### Add documents\n{', '.join(sorted(uploads.SUPPORTED))} · up to "
-                    f"{limits.max_files} files, {limits.max_mb:g} MB each.")
+                    f"{limits.max_files} files, {uploads.human_size(limits.max_bytes)} each.")
         files = gr.File(file_count="multiple", label="Files to index", elem_id="rag-upload",
                         height=140)
         add = gr.Button("Add to index", variant="primary", elem_id="rag-upload-btn")

@@ -29,10 +29,6 @@ class UploadLimits:
     max_bytes: int = 20 * 1024 * 1024
     max_files: int = 10
 
-    @property
-    def max_mb(self) -> float:
-        return self.max_bytes / (1024 * 1024)
-
 
 @dataclass(frozen=True)
 class Rejected:
@@ -64,8 +60,10 @@ def uploads_dir(data_dir: Path) -> Path:
     return data_dir / "uploads"
 
 
-def _fmt_mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+def human_size(n: float) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB"
+    return f"{n / 1024:.3g} KB"
 
 
 def _content_problem(path: Path, suffix: str) -> str | None:
@@ -89,7 +87,7 @@ def check_one(name: str | None, path: Path, limits: UploadLimits) -> str | None:
     if size == 0:
         return "empty file"
     if size > limits.max_bytes:
-        return f"too large ({_fmt_mb(size)}; limit {limits.max_mb:g} MB)"
+        return f"too large ({human_size(size)}; limit {human_size(limits.max_bytes)})"
     return _content_problem(path, suffix)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import make_pdf
-from ui.uploads import UploadLimits, check_files, safe_name, store
+from ui.uploads import UploadLimits, check_files, human_size, safe_name, store
 
 LIMITS = UploadLimits(max_bytes=1000, max_files=3)
 
@@ -51,7 +51,7 @@ def test_each_file_gets_its_own_verdict(tmp_path):
     checked = check_files(files, UploadLimits(max_bytes=1000, max_files=10))
     assert [n for n, _ in checked.accepted] == ["good.md"]
     reasons = {r.name: r.reason for r in checked.rejected}
-    assert reasons["big.txt"].startswith("too large")
+    assert reasons["big.txt"] == "too large (0.978 KB; limit 0.977 KB)"
     assert "unsupported type .exe" in reasons["tool.exe"]
     assert reasons["empty.txt"] == "empty file"
     assert "unsupported type (no extension)" in reasons["passwd"]
@@ -74,6 +74,11 @@ def test_count_limit_rejects_the_extra_files(tmp_path):
     checked = check_files(files, LIMITS)
     assert len(checked.accepted) == 3
     assert [r.reason for r in checked.rejected] == ["too many files (at most 3 per upload)"] * 2
+
+
+def test_human_size():
+    assert (human_size(1000), human_size(20 * 1024 * 1024), human_size(1536 * 1024)) == (
+        "0.977 KB", "20 MB", "1.5 MB")
 
 
 def test_store_stays_inside_target(tmp_path):

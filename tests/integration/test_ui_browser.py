@@ -1,0 +1,142 @@
+"""The chat page in a real headless browser (Debian's chromium driven by Playwright).
+
+Screenshots land in test-artifacts/ (gitignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+from ui.testing import run_rag, serve
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+
+# records every distinct text of the newest answer bubble while it streams
+WATCH_JS = """
+() => {
+  window.__ragTexts = [];
+  const seen = new Set();
+  new MutationObserver(() => {
+    const all = document.querySelectorAll('.rag-answer');
+    const last = all[all.length - 1];
+    if (last && !seen.has(last.textContent)) {
+      seen.add(last.textContent);
+      window.__ragTexts.push(last.textContent);
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("browser")
+    data = base / "data"
+    run_rag("--data-dir", str(data), "ingest", str(SEEDS), "--no-progress", cwd=base)
+    with serve(data, "--max-upload-mb", "0.05", "--max-files", "5", cwd=base) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.outside = []  # requests that left this machine: must stay empty (offline, no CDN)
+    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+            else page.outside.append(r.url))
+    page.goto(server)
+    page.wait_for_selector("#rag-question textarea")
+    yield page
+    page.close()
+
+
+def ask(page, question: str) -> None:
+    box = page.locator("#rag-question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_chat_streams_a_cited_answer_and_opens_a_source(page):
+    page.evaluate(WATCH_JS)
+    ask(page, "What does Stoltenberg say about China?")
+    page.wait_for_selector("details.rag-source")
+    texts = page.evaluate("window.__ragTexts")
+    assert len(texts) >= 3, texts  # seen growing, not only at the end
+    assert all(b.startswith(a.rstrip()) for a, b in zip(texts, texts[1:]))
+    cites = page.locator(".rag-answer a.rag-cite")
+    assert cites.count() >= 2
+    cites.nth(1).click()
+    opened = page.locator("details.rag-source[open]")
+    sync_api.expect(opened).to_have_count(1)
+    assert opened.locator("summary").inner_text().startswith("[2]")
+    assert "China" in opened.locator("mark").inner_text()
+    assert "score" in opened.locator("summary").inner_text()
+    assert shot(page, "ui-chat.png").stat().st_size > 10_000
+    ask(page, "And what about sanctions?")  # a follow-up in the same conversation
+    sync_api.expect(page.locator(".rag-answer, .rag-refusal")).to_have_count(2)
+    assert page.outside == []
+
+
+def test_refusal_is_shown_as_not_found_with_how_it_was_answered(page):
+    ask(page, "What is the boiling point of mercury?")
+    refusal = page.locator(".rag-refusal")
+    sync_api.expect(refusal).to_contain_text("Not found in your documents")
+    assert page.locator(".rag-error").count() == 0
+    page.get_by_text("How this was answered").first.click()
+    sync_api.expect(page.get_by_text("Timings:")).to_be_visible()
+    shot(page, "ui-refusal.png")
+
+
+def test_upload_reports_each_file_then_answers_from_it(page):
+    page.get_by_role("tab", name="Documents").click()
+    files = [
+        {"name": "zephyr.md", "mimeType": "text/markdown",
+         "buffer": b"# Zephyr-9\nThe Zephyr-9 pump was designed by Ingrid Halvorsen in 1987.\n"},
+        {"name": "big.txt", "mimeType": "text/plain", "buffer": b"word " * 12_000},
+        {"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"},
+        {"name": "empty.txt", "mimeType": "text/plain", "buffer": b""},
+        {"name": "../../etc/passwd", "mimeType": "text/plain", "buffer": b"root:x:0:0\n"},
+    ]
+    page.locator("#rag-upload input[type=file]").set_input_files(files)
+    sync_api.expect(page.locator("#rag-upload")).to_contain_text("passwd")  # all 5 uploaded
+    page.locator("#rag-upload-btn").click()
+    result = page.locator("#rag-upload-result")
+    sync_api.expect(result).to_contain_text("Rejected 4 file(s)")
+    text = result.inner_text()
+    assert "big.txt: too large" in text and "tool.exe: unsupported type .exe" in text
+    assert "empty.txt: empty file" in text and "passwd: unsupported type" in text
+    sync_api.expect(page.locator("#rag-docs")).to_contain_text("zephyr.md")
+    shot(page, "ui-documents.png")
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Who designed the Zephyr-9 pump?")
+    sync_api.expect(page.locator(".rag-answer").last).to_contain_text("Ingrid Halvorsen")
+    page.wait_for_selector("details.rag-source")
+    assert "zephyr.md" in page.locator("details.rag-source summary").last.inner_text()
+    assert page.outside == []

@@ -1,0 +1,105 @@
+"""Test helpers: run `rag serve` as a real subprocess; call its REST API without gradio_client."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+READY = "Web chat on "
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rag_env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"}
+
+
+def run_rag(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], cwd=cwd, env=rag_env(),
+                          capture_output=True, text=True, timeout=timeout, check=True)
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+@contextmanager
+def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180) -> Iterator[str]:
+    """Start `rag serve` on a free loopback port; yield its URL once it says it is ready."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "rag.cli", "--data-dir", str(data_dir), "serve",
+           "--port", str(port), *extra]
+    proc = subprocess.Popen(cmd, cwd=cwd, env=rag_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    try:
+        _wait_ready(proc, lines, timeout)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> None:
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line is None:
+            raise RuntimeError(f"rag serve exited ({proc.wait()}):\n{''.join(seen)}")
+        seen.append(line)
+        if READY in line:
+            return
+    raise TimeoutError(f"rag serve not ready after {timeout}s:\n{''.join(seen)}")
+
+
+def upload_raw(url: str, name: str, data: bytes) -> dict:
+    """POST one file to Gradio's upload route under a client-chosen name; FileData back."""
+    import httpx
+
+    resp = httpx.post(f"{url}gradio_api/upload", files=[("files", (name, data))], timeout=30)
+    resp.raise_for_status()
+    path = resp.json()[0]
+    return {"path": path, "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+def call_raw(url: str, api_name: str, data: list) -> tuple[str, object]:
+    """Gradio's REST call protocol: ("complete", outputs) or ("error", message)."""
+    import httpx
+
+    resp = httpx.post(f"{url}gradio_api/call/{api_name}", json={"data": data}, timeout=30)
+    resp.raise_for_status()
+    event_id = resp.json()["event_id"]
+    with httpx.stream("GET", f"{url}gradio_api/call/{api_name}/{event_id}", timeout=120) as r:
+        event = None
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                payload = line.split(":", 1)[1].strip()
+                return event, json.loads(payload) if payload and payload != "null" else None
+    raise RuntimeError(f"no result for {api_name}")
