@@ -90,7 +90,7 @@ class ChatApp:
         for event in itertools.chain([first] if first else [], events):
             if event.type == "token":
                 text += event.text
-                yield [_msg(render.answer_html(text, uid))]
+                yield [_msg(render.answer_html(text, uid, provisional=True))]
             elif event.type == "answer" and event.answer is not None:
                 yield from self._final(event.answer, uid, streamed=bool(text), top_k=top_k)
 
@@ -101,11 +101,13 @@ class ChatApp:
                 yield [_msg(render.answer_html(shown, uid))]
         yield [_msg(render.final_message(answer, uid)), render.how_message(answer, top_k)]
 
-    def ask_api(self, question: str, top_k: int = 0) -> dict:
-        """Answer one question; the answer as JSON (text, citations, refused, timings)."""
+    def ask_api(self, question: str, top_k: int = 0, mode: str = "") -> dict:
+        """Answer one question (mode: extractive | generative | auto; "" = configured).
+
+        The answer as JSON, as `rag ask --json` prints it."""
         try:
             with self.gate.read():
-                return self.svc.ask(question, top_k=int(top_k) or None).to_dict()
+                return self.svc.ask(question, top_k=int(top_k) or None, mode=mode or None).to_dict()
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
 

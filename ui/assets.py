@@ -2,6 +2,7 @@
 
 CSS = """
 .rag-answer { line-height: 1.6; }
+.rag-provisional { opacity: 0.7; }
 a.rag-cite { font-weight: 600; font-size: 0.8em; vertical-align: super; text-decoration: none;
   color: var(--color-accent); padding: 0 1px; cursor: pointer; }
 a.rag-cite:hover { text-decoration: underline; }

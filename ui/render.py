@@ -37,15 +37,18 @@ def _file_name(source: str) -> str:
     return PurePath(source).name or source
 
 
-def answer_html(text: str, uid: str) -> str:
-    """Escaped text, newlines kept, every [n] a link to source n of this answer."""
+def answer_html(text: str, uid: str, provisional: bool = False) -> str:
+    """Escaped text, newlines kept, every [n] a link to source n of this answer.
+
+    provisional: raw model output still streaming (shown subdued until verified)."""
     def link(m: re.Match) -> str:
         n = m.group(1)
         return (f'<a class="rag-cite" href="#rag-src-{uid}-{n}" '
                 f'title="Show source {n}">[{n}]</a>')
 
     body = _br(MARKER.sub(link, _esc(text.strip())))
-    return f'<div class="rag-answer">{body}</div>'
+    css = "rag-answer rag-provisional" if provisional else "rag-answer"
+    return f'<div class="{css}">{body}</div>'
 
 
 def passage_html(c: Citation, hits: list[Hit]) -> str:

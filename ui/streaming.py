@@ -1,9 +1,9 @@
-"""Where the chat's events come from: `answer_events`, one small switch.
+"""Where the chat's events come from, and how finished text is replayed.
 
-Events follow rag.types.Event: "retrieval" (hits), "token" (provisional text), then one
-"answer" (the final Answer, authoritative). The service's own `stream()` is used when it
-has one; otherwise `ask()` is wrapped as retrieval + answer. Answers that arrive without
-tokens (extractive ones) are replayed a few words at a time by `replay`.
+Events are rag.types.Event from `RagService.stream`: one "retrieval" (hits), "token"s
+(provisional model output, generative mode only), then one "answer" (the final Answer,
+authoritative). Answers that arrive without tokens (extractive ones) are replayed a few
+words at a time by `replay`, so every answer appears as it would be typed.
 """
 
 from __future__ import annotations
@@ -11,38 +11,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-
-from rag.types import Answer, Hit
 
 WORDS_PER_PIECE = 3
 PIECE_DELAY_S = 0.03
 
 
-@dataclass
-class UiEvent:
-    """Same fields as rag.types.Event, for services without `stream()`."""
-
-    type: str  # "retrieval" | "token" | "answer"
-    text: str = ""
-    hits: list[Hit] = field(default_factory=list)
-    answer: Answer | None = None
-
-
 def answer_events(svc, question: str, history: list[dict], mode: str | None,
                   top_k: int | None) -> Iterator:
-    """The chat's event source."""
-    if hasattr(svc, "stream"):
-        return svc.stream(question, history=history, mode=mode, top_k=top_k)
-    return ask_as_events(svc, question, mode, top_k)
-
-
-def ask_as_events(svc, question: str, mode: str | None, top_k: int | None) -> Iterator[UiEvent]:
-    answer = svc.ask(question, top_k=top_k)
-    if mode == "generative" and not answer.notice:
-        answer.notice = "generative answers are not available here; this answer is extractive"
-    yield UiEvent("retrieval", hits=answer.hits)
-    yield UiEvent("answer", answer=answer)
+    """The chat's event source (the one place to change it)."""
+    return svc.stream(question, history=history, mode=mode, top_k=top_k)
 
 
 def pieces(text: str, per: int = WORDS_PER_PIECE) -> Iterator[str]:

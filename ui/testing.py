@@ -40,12 +40,13 @@ def _pump(stream, lines: queue.Queue) -> None:
 
 
 @contextmanager
-def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180) -> Iterator[str]:
+def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
+          env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `rag serve` on a free loopback port; yield its URL once it says it is ready."""
     port = free_port()
     cmd = [sys.executable, "-m", "rag.cli", "--data-dir", str(data_dir), "serve",
            "--port", str(port), *extra]
-    proc = subprocess.Popen(cmd, cwd=cwd, env=rag_env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**rag_env(), **(env or {})}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()

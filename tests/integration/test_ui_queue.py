@@ -22,7 +22,7 @@ class SlowService:
         self.store = SimpleNamespace(count=lambda: 1)
         self.release = threading.Event()
 
-    def ask(self, question, top_k=None):
+    def ask(self, question, top_k=None, mode=None):
         self.release.wait(self.seconds)
         return Answer(question, "Slow answer. [1]", [], refused=False)
 

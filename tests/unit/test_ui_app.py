@@ -6,7 +6,7 @@ import pytest
 
 from rag.errors import ConfigError
 from rag.service import RagService
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Event
 from tests.fakes import FakeEmbedder
 from ui.app import ChatApp, UiConfig
 from ui.uploads import UploadLimits
@@ -16,8 +16,15 @@ def no_progress(*args, **kwargs):
     return None
 
 
-def stub_service(settings, ask, chunks=1):
-    return SimpleNamespace(settings=settings, ask=ask, store=SimpleNamespace(count=lambda: chunks))
+def stub_service(settings, ask, chunks=1, tokens=()):
+    """A service whose stream() is retrieval, the given tokens, then ask()'s answer."""
+    def stream(question, history=None, mode=None, top_k=None):
+        answer = ask(question, top_k)  # errors raise before the first event, like the real one
+        events = [Event("retrieval", hits=answer.hits)] + [Event("token", text=t) for t in tokens]
+        return iter(events + [Event("answer", answer=answer)])
+
+    return SimpleNamespace(settings=settings, stream=stream,
+                           store=SimpleNamespace(count=lambda: chunks))
 
 
 def test_respond_streams_then_shows_sources_and_how(make_settings):
@@ -32,6 +39,16 @@ def test_respond_streams_then_shows_sources_and_how(make_settings):
     final = steps[-1]
     assert "rag-source" in final[0]["content"] and 'class="rag-cite"' in final[0]["content"]
     assert final[1]["metadata"]["title"] == "How this was answered"
+
+
+def test_respond_shows_model_tokens_then_the_verified_answer(make_settings):
+    answer = Answer("q", "Verified. [1]", [Citation(1, "a.txt", "a.txt#0", "Verified.", 0, 9, 0.9)],
+                    False, mode="generative")
+    svc = stub_service(make_settings(), lambda q, top_k=None: answer, tokens=["Raw ", "model ", "text"])
+    steps = list(ChatApp(svc).respond("q", [], "generative", 5))
+    shown = [s[0]["content"] for s in steps[1:-1]]
+    assert len(shown) == 3 and "Raw model text" in shown[-1] and "rag-provisional" in shown[-1]
+    assert "Verified." in steps[-1][0]["content"] and "Raw" not in steps[-1][0]["content"]
 
 
 def test_respond_turns_errors_into_messages(make_settings):

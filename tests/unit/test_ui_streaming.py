@@ -1,9 +1,8 @@
-"""Event source and replay: ask() wrapped as events; replayed text grows to the full answer."""
+"""Event source and replay: the service's stream is used; replayed text grows to the answer."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.types import REFUSAL_TEXT, Answer
 from ui.streaming import answer_events, pieces, replay
 
 
@@ -19,39 +18,17 @@ def test_replay_grows_to_the_full_text():
     assert all(b.startswith(a) for a, b in zip(shown, shown[1:]))
 
 
-class AskOnly:
-    def __init__(self, answer):
-        self.answer = answer
+class Streaming:
+    def __init__(self):
         self.calls = []
 
-    def ask(self, question, top_k=None):
-        self.calls.append((question, top_k))
-        return self.answer
-
-
-class Streaming(AskOnly):
     def stream(self, question, history=None, mode=None, top_k=None):
         self.calls.append((question, history, mode, top_k))
         return iter(["from stream"])
 
 
-def test_ask_only_service_gives_retrieval_then_answer():
-    ans = Answer("q", "Text. [1]", [], refused=False)
-    svc = AskOnly(ans)
-    events = list(answer_events(svc, "q", [], "extractive", 3))
-    assert svc.calls == [("q", 3)]
-    assert [e.type for e in events] == ["retrieval", "answer"] and events[-1].answer is ans
-    assert ans.notice is None
-
-
-def test_generative_without_stream_says_so():
-    svc = AskOnly(Answer("q", REFUSAL_TEXT, [], refused=True))
-    events = list(answer_events(svc, "q", [], "generative", None))
-    assert "extractive" in events[-1].answer.notice
-
-
-def test_service_stream_is_used_when_present():
-    svc = Streaming(None)
+def test_service_stream_gets_history_mode_and_top_k():
+    svc = Streaming()
     history = [{"role": "user", "content": "hi"}]
     assert list(answer_events(svc, "q", history, "generative", 4)) == ["from stream"]
     assert svc.calls == [("q", history, "generative", 4)]
