@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline")
     p.add_argument("--sweep", action="store_true",
                    help="also sweep the extractive answerer's refusal thresholds (sweep.md / sweep.json)")
+    p.add_argument("--judge", action="store_true",
+                   help="also ask the configured LLM to grade answers (reported separately; needs RAG_LLM_*)")
     p.add_argument("--fresh", action="store_true", help="ignore cached per-question results")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--no-progress", action="store_true")
@@ -63,7 +65,8 @@ def cmd_eval(args, settings) -> int:
     out = Path(args.out) if args.out else default_out(settings, args.dataset, args.limit, args.scope)
     make = compare_configs if args.compare else default_configs
     configs = make(settings, args.mode, baseline=not args.no_baseline)
-    rep, rows = evaluate(ds, settings, configs, out, fresh=args.fresh, progress=not args.no_progress)
+    rep, rows = evaluate(ds, settings, configs, out, fresh=args.fresh, progress=not args.no_progress,
+                         judge=args.judge)
     if args.sweep:
         from evals import sweep
 

@@ -65,7 +65,8 @@ def tqdm_factory(enabled: bool) -> Callable[[int, str], Callable[[int], None]]:
 
 
 def evaluate(ds: EvalSet, settings: Settings, configs: list[Config], out_dir: Path,
-             fresh: bool = False, progress: bool = True, embedder=None) -> tuple[dict, dict[str, list[dict]]]:
+             fresh: bool = False, progress: bool = True, embedder=None,
+             judge: bool = False) -> tuple[dict, dict[str, list[dict]]]:
     """The report dict and, per configuration name, its per-question rows."""
     started = time.time()
     bars = tqdm_factory(progress)
@@ -75,6 +76,7 @@ def evaluate(ds: EvalSet, settings: Settings, configs: list[Config], out_dir: Pa
     for cfg in configs:
         column, rows[cfg.name] = _run_one(ds, settings, runners[cfg.pipeline], cfg, out_dir, fresh, bars)
         columns.append(column)
+    report_judge = run_judge(ds, settings, columns, rows, out_dir) if judge else None
     report = {
         "dataset": dataset_info(ds),
         "settings": {k: _plain(getattr(settings, k, None)) for k in SETTINGS_KEYS},
@@ -85,7 +87,27 @@ def evaluate(ds: EvalSet, settings: Settings, configs: list[Config], out_dir: Pa
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1),
     }
+    if report_judge is not None:
+        report["llm_judge"] = report_judge
     return report, rows
+
+
+def run_judge(ds: EvalSet, settings: Settings, columns: list[dict], rows: dict, out_dir: Path) -> dict:
+    """The optional LLM judge, per configuration, kept apart from the other metrics."""
+    from evals import judge
+
+    why = judge.unavailable(settings)
+    if why:
+        return {"status": "unavailable", "reason": why}
+    out = {"status": "ok", "configs": {}}
+    for column in columns:
+        if column["status"] != "ok":
+            continue
+        cfg = Config(**{k: column[k] for k in ("name", "pipeline", "retrieval", "top_k", "mode")})
+        path = out_dir / "results" / f"{cfg.slug}.judge.jsonl"
+        fp = fingerprint(ds, cfg, settings, "judge")
+        out["configs"][cfg.name] = judge.judge_config(settings, ds.questions, rows[cfg.name], path, fp)
+    return out
 
 
 def _runners(ds: EvalSet, settings: Settings, configs: list[Config], embedder) -> dict:

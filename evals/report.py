@@ -101,8 +101,21 @@ def markdown(report: dict) -> str:
     missing = [c for c in report["configs"] if c["status"] != "ok"]
     if missing:
         out += ["## Not run", ""] + [f"- `{c['name']}`: {c.get('reason', c['status'])}" for c in missing] + [""]
+    out += judge_lines(report.get("llm_judge"))
     out += notes(report)
     return "\n".join(out) + "\n"
+
+
+def judge_lines(judge: dict | None) -> list[str]:
+    if not judge:
+        return []
+    if judge["status"] != "ok":
+        return ["## LLM judge (separate, optional)", "", f"Not run: {judge['reason']}", ""]
+    lines = ["## LLM judge (separate, optional)", "", "| configuration | accepted | judged | failed |",
+             "|---|---:|---:|---:|"]
+    for name, j in judge["configs"].items():
+        lines.append(f"| `{name}` | {fmt(j['accepted'], 'f3')} | {j['judged']} | {j['failed']} |")
+    return lines + [""]
 
 
 def notes(report: dict) -> list[str]:

@@ -117,3 +117,28 @@ def test_report_markdown_has_every_config_side_by_side():
 
 def test_config_slug():
     assert Config("ours/hybrid/k5/extractive").slug == "ours-hybrid-k5-extractive"
+
+
+def test_judge_is_unavailable_without_an_endpoint(make_settings):
+    from evals import judge
+
+    assert "no LLM endpoint" in judge.unavailable(make_settings())
+    assert judge.unavailable(make_settings(llm_base_url="http://127.0.0.1:9/v1")) is None
+
+
+def test_judge_verdicts_from_a_fake_client(make_settings):
+    from types import SimpleNamespace
+
+    from evals import judge
+
+    j = judge.Judge(make_settings(llm_base_url="http://127.0.0.1:9/v1"))
+    replies = iter(["Yes.", "no", "maybe"])
+
+    def create(**kwargs):
+        assert "Peskov" in kwargs["messages"][0]["content"]
+        msg = SimpleNamespace(content=next(replies))
+        return SimpleNamespace(choices=[SimpleNamespace(message=msg)])
+
+    j._client = SimpleNamespace(chat=SimpleNamespace(completions=SimpleNamespace(create=create)))
+    item = q("a")
+    assert [j.verdict(item, "Peskov [1]") for _ in range(3)] == [True, False, None]
