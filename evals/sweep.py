@@ -71,6 +71,32 @@ def evaluate_point(rows: list[dict], ds: EvalSet, params: dict, ignore_type: boo
     return out
 
 
+def auroc(pos: list[float], neg: list[float]) -> float | None:
+    """P(a random answerable question scores above a random unanswerable one); ties count half."""
+    if not pos or not neg:
+        return None
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
+
+
+SIGNALS = {
+    "best score": lambda items: max((i["score"] for i in items), default=0.0),
+    "best similarity": lambda items: max((i["similarity"] for i in items), default=0.0),
+    "best coverage": lambda items: max((i["coverage"] for i in items), default=0.0),
+    "best score, type-checked": lambda items: max((i["score"] for i in items if i["typed_ok"]), default=0.0),
+}
+
+
+def signal_aurocs(rows: list[dict], ds: EvalSet) -> dict[str, float | None]:
+    """How well each per-question signal separates answerable from unanswerable questions."""
+    out = {}
+    for name, fn in SIGNALS.items():
+        pos = [fn(r["scored"]) for r, q in zip(rows, ds.questions) if q.answerable]
+        neg = [fn(r["scored"]) for r, q in zip(rows, ds.questions) if not q.answerable]
+        out[name] = auroc(pos, neg)
+    return out
+
+
 def grid_points() -> list[tuple[dict, bool]]:
     """One knob at a time around the defaults, plus the defaults without the answer-type check."""
     points = [(dict(DEFAULTS), False), (dict(DEFAULTS), True)]
@@ -91,7 +117,8 @@ def run(ds: EvalSet, settings: Settings, out_dir: Path, progress: bool = True, r
     cache = ResultCache(out_dir / "results" / f"{cfg.slug}.jsonl", fingerprint(ds, cfg, settings, "sweep"))
     bar = tqdm_factory(progress)(len(ds.questions), "sweep scores")
     rows = run_cached(cache, ds.questions, lambda q: score_rows(runner, cfg, q), bar)
-    return {"defaults": DEFAULTS, "points": [evaluate_point(rows, ds, p, t) for p, t in grid_points()]}
+    return {"defaults": DEFAULTS, "points": [evaluate_point(rows, ds, p, t) for p, t in grid_points()],
+            "auroc": signal_aurocs(rows, ds)}
 
 
 def markdown(result: dict, title: str) -> str:
@@ -106,6 +133,9 @@ def markdown(result: dict, title: str) -> str:
             f"| {p['min_coverage']:.2f} | {p['min_similarity']:.2f} | {p['min_score']:.2f} | {p['keep_ratio']:.2f} "
             f"| {'off' if p['ignore_type'] else 'on'} | {_pct(p['refusal_rate'])} | {_pct(p['false_refusal_rate'])} "
             f"| {_f(p['containment'])} | {_f(p.get('balanced_accuracy'))} |")
+    lines += ["", "AUROC of per-question signals, answerable vs unanswerable (0.5 = chance):", "",
+              "| signal | AUROC |", "|---|---:|"]
+    lines += [f"| {name} | {_f(v)} |" for name, v in result.get("auroc", {}).items()]
     return "\n".join(lines) + "\n"
 
 

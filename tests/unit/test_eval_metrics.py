@@ -75,3 +75,21 @@ def test_percentile_matches_linear_interpolation():
     assert m.percentile(xs, 95) == pytest.approx(9.55)
     assert m.percentile([], 50) is None
     assert m.mean([None, 1, 3]) == 2
+
+
+def test_sweep_auroc_and_grid_use_the_real_select():
+    from evals.data import EvalQuestion, EvalSet
+    from evals.sweep import DEFAULTS, auroc, evaluate_point, grid_points
+
+    assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert auroc([0.5], [0.5]) == 0.5
+    assert auroc([], [0.1]) is None
+    qs = [EvalQuestion("y", "q?", True, ["Peskov"], ["d"]), EvalQuestion("n", "q?", False, [], [])]
+    good = {"text": "Peskov said so.", "score": 0.6, "coverage": 0.6, "similarity": 0.6, "typed_ok": True}
+    weak = {"text": "Something else.", "score": 0.3, "coverage": 0.3, "similarity": 0.3, "typed_ok": True}
+    rows = [{"id": "y", "scored": [good]}, {"id": "n", "scored": [weak]}]
+    ds = EvalSet("t", "t", [], qs, "h")
+    point = evaluate_point(rows, ds, dict(DEFAULTS))
+    assert point["refusal_rate"] == 1.0 and point["false_refusal_rate"] == 0.0 and point["containment"] == 1.0
+    assert evaluate_point(rows, ds, {**DEFAULTS, "min_score": 0.7})["false_refusal_rate"] == 1.0
+    assert grid_points()[0] == (DEFAULTS, False)
