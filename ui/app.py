@@ -215,7 +215,8 @@ class ChatApp:
 
     # --- layout ---------------------------------------------------------------------
     def build(self) -> gr.Blocks:
-        with gr.Blocks(title=self.config.title, analytics_enabled=False, fill_height=True) as demo:
+        with gr.Blocks(title=self.config.title, analytics_enabled=False, fill_height=True,
+                       delete_cache=(3600, 3600)) as demo:  # Gradio's copies of uploads
             mode, top_k, summary = self._sidebar()
             with gr.Tabs():
                 with gr.Tab("Chat", id="chat"):

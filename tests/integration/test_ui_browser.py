@@ -76,17 +76,24 @@ def ask(page, question: str) -> None:
     box.press("Enter")
 
 
+def answered(page, selector: str) -> None:
+    """Wait for selector, then for the generation to end (the stop button gives way)."""
+    page.wait_for_selector(selector)
+    sync_api.expect(page.locator("#rag-question button.stop-button")).to_have_count(0)
+
+
 def shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.wait_for_timeout(1000)  # let expand/scroll animations finish painting
+    page.screenshot(path=str(path))
     return path
 
 
 def test_chat_streams_a_cited_answer_and_opens_a_source(page):
     page.evaluate(WATCH_JS)
     ask(page, "What does Stoltenberg say about China?")
-    page.wait_for_selector("details.rag-source")
+    answered(page, "details.rag-source")
     texts = page.evaluate("window.__ragTexts")
     assert len(texts) >= 3, texts  # seen growing, not only at the end
     assert all(b.startswith(a.rstrip()) for a, b in zip(texts, texts[1:]))
@@ -106,6 +113,7 @@ def test_chat_streams_a_cited_answer_and_opens_a_source(page):
 
 def test_refusal_is_shown_as_not_found_with_how_it_was_answered(page):
     ask(page, "What is the boiling point of mercury?")
+    answered(page, ".rag-refusal")
     refusal = page.locator(".rag-refusal")
     sync_api.expect(refusal).to_contain_text("Not found in your documents")
     assert page.locator(".rag-error").count() == 0
@@ -137,6 +145,6 @@ def test_upload_reports_each_file_then_answers_from_it(page):
     page.get_by_role("tab", name="Chat").click()
     ask(page, "Who designed the Zephyr-9 pump?")
     sync_api.expect(page.locator(".rag-answer").last).to_contain_text("Ingrid Halvorsen")
-    page.wait_for_selector("details.rag-source")
+    answered(page, "details.rag-source")
     assert "zephyr.md" in page.locator("details.rag-source summary").last.inner_text()
     assert page.outside == []
