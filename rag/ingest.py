@@ -106,9 +106,9 @@ def _to_document(rec: SourceRecord):
 
 def make_splitter(settings: Settings, embedder: Embedder):
     """Sentence-aware chunks sized in the embedder's own tokens; ids "<doc_id>#<n>"."""
-    from llama_index.core.node_parser import SentenceSplitter
+    from rag.llama_adapters import SpanSentenceSplitter
 
-    return SentenceSplitter(
+    return SpanSentenceSplitter(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         tokenizer=lambda text: [0] * embedder.count_tokens(text),
@@ -119,10 +119,7 @@ def make_splitter(settings: Settings, embedder: Embedder):
 
 def chunk_records(settings: Settings, embedder: Embedder, records: Sequence[SourceRecord]):
     """The nodes ingest would write for these records (no embedding, no store)."""
-    from rag.llama_adapters import SpanStamper
-
-    nodes = make_splitter(settings, embedder)([_to_document(r) for r in records])
-    return SpanStamper()(nodes)
+    return make_splitter(settings, embedder)([_to_document(r) for r in records])
 
 
 class Ingestor:
@@ -149,14 +146,14 @@ class Ingestor:
     def _build_pipeline(self):
         from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 
-        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter, SpanStamper
+        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter
 
         splitter = make_splitter(self.settings, self.embedder)
         vector_store = BatchedChromaVectorStore(
             chroma_collection=self.store.collection, max_batch=self.store.max_batch_size()
         )
         return IngestionPipeline(
-            transformations=[splitter, SpanStamper(), EmbedderAdapter.wrap(self.embedder)],
+            transformations=[splitter, EmbedderAdapter.wrap(self.embedder)],
             vector_store=vector_store,
             docstore=self._docstore,
             docstore_strategy=DocstoreStrategy.UPSERTS,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import BaseNode, TransformComponent
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from pydantic import PrivateAttr
 
@@ -34,13 +35,35 @@ class EmbedderAdapter(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
-class SpanStamper(TransformComponent):
-    """Copies each chunk's char span into flat metadata, where Chroma can return it."""
+def locate(text: str, chunk: str, prev_start: int, prev_end: int) -> int:
+    """Where `chunk` starts in `text`: after the previous chunk's start and ending past its end.
 
-    def __call__(self, nodes: list[BaseNode], **kwargs: Any) -> list[BaseNode]:
+    Chunks come in document order and each one reaches further than the last, so repeated
+    passages resolve to the right occurrence (llama-index's own search can pick an earlier one).
+    """
+    pos = text.find(chunk, prev_start + 1)
+    while pos >= 0 and pos + len(chunk) <= prev_end:
+        pos = text.find(chunk, pos + 1)
+    return pos if pos >= 0 else text.find(chunk)
+
+
+class SpanSentenceSplitter(SentenceSplitter):
+    """SentenceSplitter whose chunks carry exact char spans in flat metadata ("start", "end")."""
+
+    def _postprocess_parsed_nodes(self, nodes: list[BaseNode], parent_doc_map: dict) -> list[BaseNode]:
+        nodes = super()._postprocess_parsed_nodes(nodes, parent_doc_map)
+        last: dict[str, tuple[int, int]] = {}
         for node in nodes:
-            node.metadata["start"] = node.start_char_idx
-            node.metadata["end"] = node.end_char_idx
+            doc = parent_doc_map.get(node.ref_doc_id or "")
+            if doc is None:
+                continue
+            text = node.get_content(metadata_mode=MetadataMode.NONE)
+            start = locate(doc.text, text, *last.get(doc.doc_id, (-1, 0)))
+            if start < 0:
+                raise ValueError(f"chunk {node.node_id} is not a slice of its document")
+            node.start_char_idx, node.end_char_idx = start, start + len(text)
+            node.metadata["start"], node.metadata["end"] = start, start + len(text)
+            last[doc.doc_id] = (start, start + len(text))
         return nodes
 
 
