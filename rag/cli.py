@@ -196,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="rag: %(levelname)s: %(message)s",
     )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     try:
         return args.func(args, build_settings(args))
     except RagError as exc:

@@ -40,6 +40,7 @@ class BM25Index:
     def __init__(self, store: ChromaStore) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         self.chunks = [chunk_from(i, t, m) for i, t, m in store.iter_all()]
         corpus = [content_terms(c.text) for c in self.chunks]
         self._df = Counter(term for terms in corpus for term in set(terms))
