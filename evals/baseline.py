@@ -4,8 +4,8 @@ Built the default llama-index way: VectorStoreIndex over a Chroma collection (Ch
 default l2 space) through ChromaVectorStore, default SentenceSplitter (1,024 tokens, 200
 overlap), our embedder wrapped by rag.llama_adapters.EmbedderAdapter, and the default
 retriever (similarity_top_k=2). Without an LLM its "answer" is the two retrieved chunks
-(it never refuses); with an LLM configured and llama-index-llms-openai-like installed,
-CitationQueryEngine answers.
+(it never refuses); with an LLM configured (RAG_LLM_*), CitationQueryEngine answers through
+evals.llama_llm.OpenAICompatibleLLM.
 """
 
 from __future__ import annotations
@@ -102,15 +102,11 @@ class BaselineRunner:
         s = self.settings
         if not (s.llm_base_url or s.llm_api_key):
             raise Unavailable("no LLM endpoint configured (RAG_LLM_BASE_URL / RAG_LLM_API_KEY)")
-        try:
-            from llama_index.llms.openai_like import OpenAILike
-        except ImportError as exc:
-            raise Unavailable("CitationQueryEngine needs llama-index-llms-openai-like") from exc
         from llama_index.core.query_engine import CitationQueryEngine
 
-        llm = OpenAILike(model=s.llm_model, api_base=s.llm_base_url, is_chat_model=True,
-                         api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else "no-key",
-                         temperature=s.llm_temperature, max_tokens=s.llm_max_tokens)
+        from evals.llama_llm import OpenAICompatibleLLM
+
+        llm = OpenAICompatibleLLM.from_settings(s)
         return CitationQueryEngine.from_args(self._index, llm=llm, similarity_top_k=cfg.top_k)
 
     def answer(self, cfg: Config, q: EvalQuestion) -> dict:
@@ -122,25 +118,30 @@ class BaselineRunner:
         else:
             nodes = self._index.as_retriever(similarity_top_k=cfg.top_k).retrieve(q.question)
             row.update(answer="\n\n".join(n.node.get_content() for n in nodes), answer_kind="retrieved-chunks",
-                       citations=self._citations(nodes), context_doc_ids=[n.node.ref_doc_id for n in nodes])
+                       citations=self._citations(nodes), context_doc_ids=[_doc_id(n.node) for n in nodes])
         row["latency_ms"] = _ms(t0)
         ranked = self._index.as_retriever(similarity_top_k=DEPTH).retrieve(q.question)
-        row["ranked_doc_ids"] = [n.node.ref_doc_id for n in ranked]
+        row["ranked_doc_ids"] = [_doc_id(n.node) for n in ranked]
         return row
 
     def _generate(self, engine, q: EvalQuestion) -> dict:
         response = engine.query(q.question)
         nodes = response.source_nodes
         return {"answer": str(response), "citations": self._citations(nodes),
-                "context_doc_ids": [n.node.ref_doc_id for n in nodes]}
+                "context_doc_ids": [_doc_id(n.node) for n in nodes]}
 
     def _citations(self, nodes) -> list[dict]:
         out = []
         for n in nodes:
-            node, doc_id = n.node, n.node.ref_doc_id
+            node, doc_id = n.node, _doc_id(n.node)
             text = self.texts.get(doc_id)
             quote = node.get_content()
             start, end = node.start_char_idx, node.end_char_idx
             exact = text is not None and start is not None and text[start:end] == quote
             out.append({"doc_id": doc_id, "start": start, "end": end, "quote": quote, "exact": exact})
         return out
+
+
+def _doc_id(node) -> str:
+    """The source document of a node (citation chunks keep it only in metadata)."""
+    return node.metadata.get("doc_id") or node.ref_doc_id or ""

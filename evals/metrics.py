@@ -17,7 +17,7 @@ from functools import lru_cache
 KS = (1, 3, 5, 10)
 ARTICLES_RE = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 MARKER_RE = re.compile(r"\[\d+\]")
-SENT_SPLIT_RE = re.compile(r"(?<=[.!?])\s+")
+SENT_SPLIT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“‘(\[])")
 LEADING_MARKERS_RE = re.compile(r"^((?:\[\d+\]\s*)+)")
 PUNCT = set(string.punctuation) | set("‘’“”–—")
 
@@ -116,8 +116,14 @@ def retrieval_scores(ranked: Sequence[str], gold: Sequence[str]) -> dict[str, fl
 
 
 # --- citations -------------------------------------------------------------------------
-def answer_sentences(text: str) -> list[str]:
-    """Sentences of an answer; markers that open a piece belong to the sentence before."""
+def answer_sentences(text: str, quotes: Sequence[str] = ()) -> list[str]:
+    """Sentences of an answer; markers that open a piece belong to the sentence before.
+
+    Cited quotes found verbatim in the answer are kept whole (an extractive answer's unit is
+    "quote [n]", whatever punctuation the quote holds).
+    """
+    for i, quote in enumerate(sorted({q for q in quotes if q}, key=len, reverse=True)):
+        text = text.replace(quote, f"Quote{i}")
     pieces = [p for p in SENT_SPLIT_RE.split(text.strip()) if p.strip()]
     out: list[str] = []
     for piece in pieces:
@@ -130,9 +136,9 @@ def answer_sentences(text: str) -> list[str]:
     return out
 
 
-def cited_sentence_share(text: str) -> float | None:
+def cited_sentence_share(text: str, quotes: Sequence[str] = ()) -> float | None:
     """Share of answer sentences that carry a citation marker; None for an empty answer."""
-    sents = answer_sentences(text)
+    sents = answer_sentences(text, quotes)
     return sum(bool(MARKER_RE.search(s)) for s in sents) / len(sents) if sents else None
 
 

@@ -54,7 +54,7 @@ def citations(rows: list[dict], qs: list[EvalQuestion]) -> dict:
     supported = [any(m.contains_answer(c["quote"], q.answers) for c in r["citations"])
                  for r, q in given if q.answerable and q.answers]
     must = [any(q.must_cite in c["quote"] for c in r["citations"]) for r, q in given if q.must_cite]
-    sentence_share = [m.cited_sentence_share(r["answer"]) for r, _ in given
+    sentence_share = [m.cited_sentence_share(r["answer"], [c["quote"] for c in r["citations"]]) for r, _ in given
                       if r.get("answer_kind") != "retrieved-chunks"]
     return {
         "quote_exact": _rate([bool(c["exact"]) for c in cites]),

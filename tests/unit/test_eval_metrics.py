@@ -65,6 +65,13 @@ def test_cited_sentence_share(text, share):
     assert m.cited_sentence_share(text) == share
 
 
+def test_cited_quotes_stay_whole_and_abbreviations_do_not_split():
+    quote = "The service was created by WhatsApp Inc. of Mountain View ... Sep 12, 2021 ... US Open."
+    assert m.cited_sentence_share(f"{quote} [1]", [quote]) == 1.0
+    assert m.answer_sentences("Made by WhatsApp Inc. of Mountain View. [1]") == [
+        "Made by WhatsApp Inc. of Mountain View. [1]"]
+
+
 def test_strip_markers():
     assert m.strip_markers("Peskov criticized it. [1] More [2][3]") == "Peskov criticized it. More"
 
