@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRIEVAL_DEPTH = 20  # chunks retrieved for hit@k / MRR / nDCG (ranked distinct docs, cut at 10)
-# code on the answer path: a change here invalidates cached per-question results
-CODE_PATHS = ("rag/answer.py", "rag/retrieve.py", "rag/sentences.py", "rag/text.py", "rag/embeddings.py",
-              "rag/ingest.py", "rag/llama_adapters.py", "rag/service.py", "vectorstore", "evals/runner.py",
-              "evals/baseline.py")
-LLM_PATHS = ("rag/llm",)  # only for generative answers and multi-turn questions
+# code behind each pipeline's answers: a change here invalidates its cached per-question results
+CODE_PATHS = {
+    "ours": ("rag/answer.py", "rag/retrieve.py", "rag/sentences.py", "rag/text.py", "rag/embeddings.py",
+             "rag/ingest.py", "rag/llama_adapters.py", "rag/service.py", "vectorstore", "evals/runner.py"),
+    "baseline": ("rag/embeddings.py", "rag/llama_adapters.py", "evals/baseline.py", "evals/llama_llm.py"),
+}
+LLM_PATHS = ("rag/llm",)  # only for our generative answers and multi-turn questions
 
 
 class Unavailable(Exception):
@@ -55,9 +57,9 @@ class Config:
         return re.sub(r"[^A-Za-z0-9._-]+", "-", self.name).strip("-")
 
 
-def code_fingerprint(with_llm: bool = False) -> str:
+def code_fingerprint(pipeline: str = "ours", with_llm: bool = False) -> str:
     h = hashlib.sha256()
-    for name in CODE_PATHS + (LLM_PATHS if with_llm else ()):
+    for name in CODE_PATHS[pipeline] + (LLM_PATHS if with_llm else ()):
         path = ROOT / name
         for p in sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.exists() else []:
             h.update(p.read_bytes())
@@ -226,6 +228,7 @@ def fingerprint(ds: EvalSet, cfg: Config, settings: Settings, extra: str = "") -
             "llm_base_url", "llm_temperature", "llm_max_tokens")
     payload = {"data": ds.sha256, "selection": ds.selection, "config": asdict(cfg),
                "settings": {k: str(getattr(settings, k, None)) for k in keys},
-               "code": code_fingerprint(cfg.mode == "generative" or any(q.history for q in ds.questions)),
+               "code": code_fingerprint(cfg.pipeline, cfg.pipeline == "ours" and (
+                   cfg.mode == "generative" or any(q.history for q in ds.questions))),
                "extra": extra}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
