@@ -3,14 +3,15 @@
 "What did it get in return?" after "What has North Korea supplied to Russia?" becomes
 "What did North Korea get in return?".
 
-- A question is a follow-up when history exists and it refers back (it / they / that / there
-  ... with no named entity of its own, or "what about ...").
-- With an LLM, the last `turns` exchanges (each clipped) go into a rewrite prompt; the
-  rewrite is accepted only if every content word in it comes from the question or the history
-  and it keeps the question's own content words, else it is ignored.
-- Without an LLM (or when its rewrite is rejected) the first named entity of the latest
-  previous question that has one replaces the pronoun; failing that, the previous question
-  is appended as context.
+- A question is a follow-up when history exists and it refers back (he / it / they / that /
+  there ... with no named entity of its own, or "what about ...").
+- Pronouns are replaced by the most recent named entity of a fitting kind from the last
+  `turns` exchanges (he/she: a person; it: an organisation or place; there: a place). This
+  needs no LLM and is instant.
+- When that leaves a reference unresolved ("that target", "what about ..."), an LLM (when
+  given) rewrites the question from the clipped history; the rewrite is accepted only if every
+  content word in it comes from the question or the history and it keeps most of the
+  question's own words. Otherwise the previous question is appended as context.
 """
 
 from __future__ import annotations
@@ -23,12 +24,22 @@ from rag.text import content_terms
 
 log = logging.getLogger(__name__)
 
-PRONOUNS = {"it": "{}", "its": "{}'s", "they": "{}", "them": "{}", "their": "{}'s", "he": "{}",
-            "him": "{}", "his": "{}'s", "she": "{}", "her": "{}", "this": "{}", "that": "{}",
-            "these": "{}", "those": "{}", "there": "in {}"}
-REF_RE = re.compile(r"\b(" + "|".join(PRONOUNS) + r")\b", re.I)
+PERSON = frozenset({"PERSON"})
+THING = frozenset({"ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART"})
+PLACE = frozenset({"GPE", "LOC", "FAC"})
+REFERENT_LABELS = PERSON | THING | {"NORP"}
+# pronoun -> (replacement pattern, entity labels it can refer to); demonstratives are only
+# detected (their referent is a phrase, not a name)
+PRONOUNS: dict[str, tuple[str, frozenset[str]]] = {
+    "he": ("{}", PERSON), "him": ("{}", PERSON), "his": ("{}'s", PERSON),
+    "she": ("{}", PERSON), "her": ("{}", PERSON),
+    "it": ("{}", THING), "its": ("{}'s", THING),
+    "they": ("{}", REFERENT_LABELS), "them": ("{}", REFERENT_LABELS), "their": ("{}'s", REFERENT_LABELS),
+    "there": ("in {}", PLACE),
+}
+DEMONSTRATIVES = ("this", "that", "these", "those")
+REF_RE = re.compile(r"\b(" + "|".join([*PRONOUNS, *DEMONSTRATIVES]) + r")\b", re.I)
 ABOUT_RE = re.compile(r"^\s*(and\s+)?(what|how)\s+about\b", re.I)
-REFERENT_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART"}
 TURN_CHARS = 300
 
 Entities = Callable[[str], list[tuple[str, str]]]
@@ -65,16 +76,32 @@ def is_followup(question: str, entities: Entities) -> bool:
     return not any(label in REFERENT_LABELS for _, label in entities(question))
 
 
-def heuristic_rewrite(question: str, history: list[tuple[str, str]], entities: Entities) -> str:
-    for prev, _ in reversed(history):
-        names = [text for text, label in entities(prev) if label in REFERENT_LABELS]
-        if names and not ABOUT_RE.search(question):
-            m = REF_RE.search(question)
-            if m:
-                repl = PRONOUNS[m.group(1).lower()].format(names[0])
-                return question[: m.start()] + repl + question[m.end():]
-    prev = history[-1][0] if history else ""
-    return f"{question} (follow-up to: {prev})" if prev else question
+def heuristic_rewrite(question: str, history: list[tuple[str, str]],
+                      entities: Entities) -> tuple[str, bool]:
+    """(rewrite, whether every reference was resolved).
+
+    Each pronoun becomes the most recent named entity of a fitting kind (latest answer first,
+    then the latest question, and so on back); otherwise the previous question is appended.
+    """
+    candidates = [(text, label) for q, a in reversed(history)
+                  for turn in (a, q) for text, label in entities(turn) if label in REFERENT_LABELS]
+    unresolved = bool(ABOUT_RE.search(question))
+
+    def repl(m: re.Match) -> str:
+        nonlocal unresolved
+        word = m.group(1).lower()
+        if word in PRONOUNS:
+            pattern, labels = PRONOUNS[word]
+            name = next((text for text, label in candidates if label in labels), None)
+            if name:
+                return pattern.format(name)
+        unresolved = True
+        return m.group(0)
+
+    out = REF_RE.sub(repl, question) if not unresolved else question
+    if unresolved and history:
+        return f"{out} (follow-up to: {history[-1][0]})", False
+    return out, True
 
 
 def rewrite_ok(rewrite: str, question: str, history: list[tuple[str, str]]) -> bool:
@@ -105,6 +132,10 @@ def condense(question: str, history: History | None, entities: Entities, turns: 
     pairs = normalize_history(history, turns)
     if not pairs or not is_followup(question, entities):
         return question
+    out, resolved = heuristic_rewrite(question, pairs, entities)
+    if resolved:
+        log.info("condensed %r -> %r (pronouns resolved)", question, out)
+        return out
     if llm_complete is not None:
         try:
             rewrite = " ".join(llm_complete(condense_messages(question, pairs)).strip().split())
@@ -116,6 +147,5 @@ def condense(question: str, history: History | None, entities: Entities, turns: 
                 log.info("condensed %r -> %r (LLM)", question, rewrite)
                 return rewrite
             log.info("rejected LLM rewrite %r of %r", rewrite, question)
-    out = heuristic_rewrite(question, pairs, entities)
-    log.info("condensed %r -> %r (heuristic)", question, out)
+    log.info("condensed %r -> %r (previous question appended)", question, out)
     return out

@@ -35,6 +35,9 @@ WORD_RE = re.compile(r"[A-Za-z][\w'’\-]*")
 REFUSAL_RE = re.compile(
     r"\b(can(?:no|')?t|could ?n[o']t|unable to) find\b|\bnot (?:mentioned|stated|provided|found)\b"
     r"|\bno information\b|\bdo(?:es)? not (?:say|mention|contain|provide)\b", re.I)
+SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker is gone
+    r",?\s*\b(?:as (?:stated|mentioned|noted|said) in|according to|as per|per)\s+(?:the\s+)?"
+    r"sources?\b(?:\s+(?:above|provided))?", re.I)
 PAIR_GAIN = 0.08  # a second source must raise support by this much to be cited too
 
 
@@ -87,7 +90,9 @@ def split_cited(text: str, segmenter: Segmenter) -> list[tuple[str, list[int], t
         nxt = spans[i + 1][0] if i + 1 < len(spans) else len(clean) + 1
         lo = start if i else -1
         cited = [n for at, nums in marks if lo < at < nxt or (i == 0 and at <= start) for n in nums]
-        sent = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(clean[start:end].split()))
+        sent = SOURCE_TALK_RE.sub("", " ".join(clean[start:end].split()))
+        sent = re.sub(r"\s+([.,;:!?])", r"\1", sent).lstrip(" ,;:")
+        sent = sent[:1].upper() + sent[1:]
         out.append((sent, cited, ents))
     return out
 

@@ -88,7 +88,8 @@ def test_mode_resolution_never_calls_the_cloud_by_itself(make_settings, monkeypa
 
 
 def _entities(text):
-    known = {"North Korea": "GPE", "Russia": "GPE", "Stoltenberg": "PERSON", "BBC": "ORG"}
+    known = {"North Korea": "GPE", "Russia": "GPE", "Stoltenberg": "PERSON", "BBC": "ORG",
+             "Dmitry Peskov": "PERSON", "2%": "PERCENT"}
     return [(name, label) for name, label in known.items() if name in text]
 
 
@@ -99,28 +100,40 @@ def test_follow_up_detection():
     assert not is_followup("Who said that Russia is isolated?", _entities)
 
 
-def test_heuristic_condensing_names_the_referent():
+def test_pronouns_become_the_fitting_recent_entity():
     history = [("What has North Korea supplied to Russia?", "Artillery shells [1].")]
     assert condense("What did it get in return?", history, _entities) == "What did North Korea get in return?"
     assert condense("What did it get in return?", [], _entities) == "What did it get in return?"
     assert condense("Who interviewed Stoltenberg?", history, _entities) == "Who interviewed Stoltenberg?"
+    # "his" is a person: the answer's Peskov, not the question's Stoltenberg; "there" a place
+    history = [("Who criticized Stoltenberg's remarks?", "Dmitry Peskov criticized them.")]
+    assert condense("What is his role?", history, _entities) == "What is Dmitry Peskov's role?"
+    history = [("Where did Stoltenberg go?", "To North Korea.")]
+    assert condense("When will he arrive there?", history, _entities) == "When will Stoltenberg arrive in North Korea?"
 
 
-def test_llm_rewrite_is_used_only_when_grounded_in_the_conversation():
-    history = [{"role": "user", "content": "What has North Korea supplied to Russia?"},
-               {"role": "assistant", "content": "Artillery shells [1]."}]
-    good = condense("What did it get in return?", history, _entities,
-                    llm_complete=lambda m: "What did North Korea get in return for the artillery shells?")
-    assert good == "What did North Korea get in return for the artillery shells?"
-    invented = condense("What did it get in return?", history, _entities,
-                        llm_complete=lambda m: "What did Iran get in return?")
-    assert invented == "What did North Korea get in return?"
+def test_llm_rewrite_only_for_unresolved_references_and_only_when_grounded():
+    history = [{"role": "user", "content": "When was the 2% defense spending pledge made?"},
+               {"role": "assistant", "content": "The pledge was made in 2014."}]
+    q = "How many nations will meet that target?"
+    calls = []
+
+    def good(messages):
+        calls.append(messages)
+        return "How many nations will meet the 2% defense spending target?"
+
+    assert condense(q, history, _entities, llm_complete=good) == good([])
+    invented = condense(q, history, _entities, llm_complete=lambda m: "How many nations will meet the NATO target in Iran?")
+    assert invented == f"{q} (follow-up to: When was the 2% defense spending pledge made?)"
 
     def broken(messages):
         raise RuntimeError("down")
 
-    assert condense("What did it get in return?", history, _entities, llm_complete=broken) \
-        == "What did North Korea get in return?"
+    assert condense(q, history, _entities, llm_complete=broken) == invented
+    resolved = [("What has North Korea supplied to Russia?", "Shells.")]
+    calls.clear()
+    condense("What did it get?", resolved, _entities, llm_complete=good)
+    assert calls == []  # resolved without the LLM
 
 
 def test_history_is_bounded_and_normalized():
