@@ -54,7 +54,7 @@ def evaluate_point(rows: list[dict], ds: EvalSet, params: dict, ignore_type: boo
     from rag.answer import ExtractiveAnswerer
 
     answerer = ExtractiveAnswerer(None, None, lambda t: 1.0, **params)
-    refused_no, refused_yes, contained = [], [], []
+    refused_no, refused_yes, contained, f1 = [], [], [], []
     for row, q in zip(rows, ds.questions):
         chosen = answerer.select(as_scored(row["scored"], ignore_type))
         if not q.answerable:
@@ -63,9 +63,10 @@ def evaluate_point(rows: list[dict], ds: EvalSet, params: dict, ignore_type: boo
         refused_yes.append(not chosen)
         text = " ".join(s.sentence.text for s in chosen)
         contained.append(bool(chosen) and m.contains_answer(text, q.answers))
+        f1.append(m.token_f1(text, q.answers) if chosen else 0.0)
     out = {**params, "ignore_type": ignore_type,
            "refusal_rate": m.mean(map(float, refused_no)), "false_refusal_rate": m.mean(map(float, refused_yes)),
-           "containment": m.mean(map(float, contained))}
+           "containment": m.mean(map(float, contained)), "token_f1": m.mean(f1)}
     if out["refusal_rate"] is not None and out["false_refusal_rate"] is not None:
         out["balanced_accuracy"] = (out["refusal_rate"] + 1 - out["false_refusal_rate"]) / 2
     return out
@@ -104,6 +105,8 @@ def grid_points() -> list[tuple[dict, bool]]:
         points += [({**DEFAULTS, knob: v}, False) for v in values if v != DEFAULTS[knob]]
     points += [({**DEFAULTS, "min_score": s, "min_coverage": c}, False)
                for s in (0.40, 0.45, 0.50) for c in (0.35, 0.45)]
+    points += [({**DEFAULTS, "min_score": s}, True) for s in (0.46, 0.50, 0.55)]
+    points += [({**DEFAULTS, "min_similarity": s}, True) for s in (0.45, 0.55)]
     return points
 
 
@@ -126,13 +129,13 @@ def markdown(result: dict, title: str) -> str:
              "One knob changed at a time from the defaults "
              + ", ".join(f"{k}={v}" for k, v in result["defaults"].items()) + ".", "",
              "| min_coverage | min_similarity | min_score | keep_ratio | answer-type check | refusal (unans.) "
-             "| false refusal (ans.) | containment (ans.) | balanced acc. |",
-             "|---:|---:|---:|---:|---|---:|---:|---:|---:|"]
+             "| false refusal (ans.) | containment (ans.) | token F1 (ans.) | balanced acc. |",
+             "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for p in result["points"]:
         lines.append(
             f"| {p['min_coverage']:.2f} | {p['min_similarity']:.2f} | {p['min_score']:.2f} | {p['keep_ratio']:.2f} "
             f"| {'off' if p['ignore_type'] else 'on'} | {_pct(p['refusal_rate'])} | {_pct(p['false_refusal_rate'])} "
-            f"| {_f(p['containment'])} | {_f(p.get('balanced_accuracy'))} |")
+            f"| {_f(p['containment'])} | {_f(p.get('token_f1'))} | {_f(p.get('balanced_accuracy'))} |")
     lines += ["", "AUROC of per-question signals, answerable vs unanswerable (0.5 = chance):", "",
               "| signal | AUROC |", "|---|---:|"]
     lines += [f"| {name} | {_f(v)} |" for name, v in result.get("auroc", {}).items()]
