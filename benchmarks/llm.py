@@ -69,7 +69,7 @@ def run_generative(svc, item: dict) -> dict:
     return {"id": item["id"], "mode": answer.mode, "called": bool(answer.llm.get("called")),
             "ttft_s": first, "total_s": total, "prompt_tokens": answer.llm.get("prompt_tokens"),
             "refused": answer.refused, "correct": judge(item, answer), "notice": answer.notice,
-            "text": answer.text}
+            "text": answer.text, "raw": answer.llm.get("raw")}
 
 
 def run_extractive(svc, item: dict) -> dict:
@@ -147,7 +147,7 @@ def markdown(s: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=["default", "small"], default="default")
-    ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: one per core)")
+    ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: cores less one)")
     ap.add_argument("--model-dir", default=str(ROOT / "data"), help="where the model is assembled")
     ap.add_argument("--golden", default=str(ROOT / "evals/datasets/seed.jsonl"))
     ap.add_argument("--limit", type=int)
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.ERROR)
 
-    from rag.llm.local import LocalServer, model_path
+    from rag.llm.local import LocalServer, default_threads, model_path
     from rag.service import RagService
     from rag.settings import Settings
 
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         for item in golden:
             ext.append(run_extractive(svc, item))
-    meta = {"model": path.name, "threads": args.threads or os.cpu_count(), "cores": os.cpu_count(),
+    meta = {"model": path.name, "threads": args.threads or default_threads(), "cores": os.cpu_count(),
             "questions": len(golden), "load_before": round(load_before, 1), "warm_up_s": round(cold, 1),
             "date": time.strftime("%Y-%m-%d"), "python": platform.python_version()}
     summary = summarize(gen, ext, golden, meta)

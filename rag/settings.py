@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     llm_history_turns: int = 3  # chat turns used to condense a follow-up question
     llm_condense: bool = True  # let the LLM rewrite follow-ups (validated; heuristic otherwise)
     llm_probe_timeout: float = 1.5  # auto mode: seconds to wait for the endpoint's /models
-    llm_threads: int = 0  # `rag llm serve`: CPU threads; 0 = one per core
+    llm_threads: int = 0  # `rag llm serve`: CPU threads; 0 = cores less one (at least 1)
     llm_port: int = 8080  # `rag llm serve`: port on 127.0.0.1 (0 = any free port)
 
     @property

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     s.add_argument("--model", choices=MODELS, default="default",
                    help="default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M; small: SmolLM2-135M (tests)")
     s.add_argument("--port", type=int, help="port (default $RAG_LLM_PORT or 8080; 0 = any free)")
-    s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or one per core)")
+    s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or cores less one)")
     s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")
     s.set_defaults(func=cmd_serve)
 

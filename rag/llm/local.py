@@ -110,6 +110,12 @@ def model_path(name: str, data_dir: Path) -> Path:
     raise ConfigError(f"unknown local model {name!r}: use one of {', '.join(MODELS)}")
 
 
+def default_threads() -> int:
+    """Cores less one: on 2 cores, 1 thread answered ~2.5x faster than 2 (BENCHMARKS.md), since
+    llama.cpp's threads spin-wait against the app's own embedding and spaCy work."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 @dataclass
 class LocalServer:
     """An OpenAI-compatible llama.cpp server in this process, on 127.0.0.1."""
@@ -117,7 +123,7 @@ class LocalServer:
     model: Path
     port: int = 0  # 0: any free port
     n_ctx: int = 4096
-    threads: int = 0  # 0: one per core
+    threads: int = 0  # 0: one per core, less one left to the app (at least one)
     verbose: bool = False
     alias: str = "local"
 
@@ -131,7 +137,7 @@ class LocalServer:
             import xllamacpp as xlc
         except ImportError as exc:
             raise ConfigError(f"xllamacpp is missing: {INSTALL_HINT}") from exc
-        threads = self.threads or os.cpu_count() or 1
+        threads = self.threads or default_threads()
         params = xlc.CommonParams()
         params.model.path = str(self.model)
         params.model_alias = {self.alias}
