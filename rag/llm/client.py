@@ -146,7 +146,7 @@ class LLMClient:
             raise
         except Exception as exc:  # noqa: BLE001 - every backend failure is one LLMError
             msg = describe_error(exc, timeout)
-            log.warning("LLM call to %s failed after %.1f s: %s",
+            log.info("LLM call to %s failed after %.1f s: %s",
                         self.endpoint.display_url, time.perf_counter() - t0, msg)
             raise LLMError(msg) from None
         if not produced:

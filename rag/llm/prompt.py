@@ -10,6 +10,7 @@ lowest-ranked first, with a warning (never silent truncation).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,8 +44,12 @@ class Source:
     score: float  # extractive relevance score (higher first)
 
 
+FENCE_RE = re.compile(r"<\s*/?\s*sources\s*>", re.I)
+
+
 def format_sources(sources: list[Source]) -> str:
-    return "\n".join(f"[{s.n}] {' '.join(s.text.split())}" for s in sources)
+    """One line per source; a source cannot close the <sources> fence (the quote stays exact)."""
+    return "\n".join(f"[{s.n}] {FENCE_RE.sub(' ', ' '.join(s.text.split()))}" for s in sources)
 
 
 def answer_messages(question: str, sources: list[Source]) -> list[dict]:
