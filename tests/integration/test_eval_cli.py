@@ -64,12 +64,14 @@ def test_eval_writes_reports_with_the_baseline_beside_ours(tmp_path, dataset, ca
 def test_compare_reports_generative_as_not_run_without_an_llm(tmp_path, dataset, monkeypatch):
     monkeypatch.delenv("RAG_LLM_BASE_URL", raising=False)
     monkeypatch.delenv("RAG_LLM_API_KEY", raising=False)
-    out, rep = run(tmp_path, dataset, "--compare", "--no-baseline", "--no-plots", "--limit", "2")
+    out, rep = run(tmp_path, dataset, "--compare", "--no-baseline", "--no-plots", "--limit", "2", "--judge")
     status = {c["name"]: c["status"] for c in rep["configs"]}
     assert status["ours/hybrid/k5/generative"] == "unavailable"
     assert {"ours/dense/k5/extractive", "ours/bm25/k5/extractive", "ours/hybrid/k3/extractive"} <= set(status)
     assert rep["dataset"]["questions"] == 2 and rep["dataset"]["unanswerable"] == 1
-    assert "## Not run" in (out / "report.md").read_text()
+    assert rep["llm_judge"]["status"] == "unavailable"
+    md = (out / "report.md").read_text()
+    assert "## Not run" in md and "## LLM judge (separate, optional)" in md
 
 
 def test_unknown_dataset_is_a_one_line_input_error(tmp_path, capsys):
