@@ -142,3 +142,14 @@ def test_judge_verdicts_from_a_fake_client(make_settings):
     j._client = SimpleNamespace(chat=SimpleNamespace(completions=SimpleNamespace(create=create)))
     item = q("a")
     assert [j.verdict(item, "Peskov [1]") for _ in range(3)] == [True, False, None]
+
+
+def test_evaldata_dir_defaults_next_to_the_repo_and_follows_the_env(monkeypatch, tmp_path):
+    from evals.data import ROOT, evaldata_dir
+
+    monkeypatch.delenv("RAG_EVALDATA_DIR", raising=False)
+    assert evaldata_dir() == (ROOT / "../shared/evaldata").resolve()
+    monkeypatch.setenv("RAG_EVALDATA_DIR", str(tmp_path))
+    assert evaldata_dir() == tmp_path
+    monkeypatch.setenv("RAG_EVALDATA_DIR", "some/rel")
+    assert evaldata_dir() == (ROOT / "some/rel").resolve()
