@@ -36,28 +36,35 @@ def hit_curve(columns: list[dict], path: Path) -> Path:
 def refusal_tradeoff(columns: list[dict], path: Path) -> Path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for c in columns:
+    markers = "osD^vP*Xh<>"
+    for i, c in enumerate(columns):
         r = c["metrics"]["refusals"]
         if r["refusal_rate"] is None or r["false_refusal_rate"] is None:
             continue
-        ax.scatter([r["false_refusal_rate"]], [r["refusal_rate"]], s=40)
-        ax.annotate(c["name"], (r["false_refusal_rate"], r["refusal_rate"]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+        ax.scatter([r["false_refusal_rate"]], [r["refusal_rate"]], s=45, alpha=0.8,
+                   marker=markers[i % len(markers)], label=c["name"])
     ax.set(xlabel="false-refusal rate (answerable refused)", ylabel="refusal rate (unanswerable refused)",
            title="Refusals: up and to the left is better", xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
     ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
     return _save(fig, path)
 
 
 def latency_hist(columns: list[dict], rows_by_config: dict[str, list[dict]], path: Path) -> Path:
     plt = _pyplot()
+    import numpy as np
+
     fig, ax = plt.subplots(figsize=(6, 4))
-    for c in columns:
-        xs = [r["latency_ms"] for r in rows_by_config.get(c["name"], []) if r.get("latency_ms") is not None]
+    series = {c["name"]: [r["latency_ms"] for r in rows_by_config.get(c["name"], [])
+                          if r.get("latency_ms")] for c in columns}
+    values = [x for xs in series.values() for x in xs]
+    bins = np.geomspace(max(min(values), 0.1), max(values) * 1.01, 40) if values else 10
+    for name, xs in series.items():
         if xs:
-            ax.hist(xs, bins=40, alpha=0.5, label=c["name"])
-    ax.set(xlabel="ms per question", ylabel="questions", title="Latency per question")
+            ax.hist(xs, bins=bins, alpha=0.5, label=name, histtype="stepfilled")
+    ax.set_xscale("log")
+    ax.set(xlabel="ms per question (log scale)", ylabel="questions", title="Latency per question")
     ax.legend(fontsize=7)
     return _save(fig, path)
 
