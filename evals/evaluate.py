@@ -131,6 +131,8 @@ def _run_one(ds, settings, runner, cfg: Config, out_dir: Path, fresh: bool, bars
     cached = sum(1 for q in ds.questions if q.id in cache.rows)
     rows = run_cached(cache, ds.questions, lambda q: runner.answer(cfg, q), bars(len(ds.questions), cfg.name))
     column["metrics"] = score(rows, ds.questions)
+    # e.g. generative requested, extractive given because the LLM endpoint failed
+    column["metrics"]["mode_fallbacks"] = sum(1 for r in rows if r.get("mode") not in (None, cfg.mode))
     column["cached_rows"] = cached
     return column, rows
 

@@ -31,6 +31,7 @@ ROWS: list[tuple[str, str, str, str]] = [
     ("", "p95 ms", "latency.p95_ms", "ms"),
     ("Overall", "correct (gold string given, or refused when unanswerable)", "correct", "f3"),
     ("", "errors", "errors", "int"),
+    ("", "answers not in the requested mode (LLM fallback)", "mode_fallbacks", "int"),
 ]
 
 
