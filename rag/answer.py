@@ -3,9 +3,12 @@
 Answerability is judged per sentence, not from retrieval similarity alone:
 - coverage: the idf-weighted share of the question's content terms the sentence holds;
 - similarity: cosine between question and sentence embeddings;
-- answer type: a "who / how many / when / where" question needs a sentence holding an
-  entity of that kind (spaCy NER) that the question itself does not already name.
-A question is refused when no sentence passes all three.
+- answer type: a "how many / how much / when" question needs a sentence holding a number or
+  date (spaCy NER) that the question itself does not already name — a hard requirement;
+  for "who / where / names of" questions a sentence with a fitting entity is preferred, but
+  NER is too coarse there to refuse on (measured: as a hard gate it doubled false refusals
+  on SQuAD 2.0 and clapnq, EVALS.md).
+A question is refused when no sentence passes.
 """
 
 from __future__ import annotations
@@ -29,18 +32,18 @@ CONTEXT_DISCOUNT = 0.8
 WH_HEAD_WEIGHT = 0.25  # "which broadcaster": the answer is a broadcaster, the word need not appear
 WH_HEAD_RE = re.compile(r"\b(?:which|what)\s+(\w+)")
 NUMERIC = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
-# (pattern on the lower-cased question, entity labels that can answer it)
-ANSWER_TYPES: list[tuple[re.Pattern, frozenset[str]]] = [
+# (pattern on the lower-cased question, entity labels that can answer it, required?)
+ANSWER_TYPES: list[tuple[re.Pattern, frozenset[str], bool]] = [
     (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b"),
-     frozenset(NUMERIC)),
-    (re.compile(r"\bhow (long|old)\b"), frozenset(NUMERIC | {"DATE", "TIME"})),
+     frozenset(NUMERIC), True),
+    (re.compile(r"\bhow (long|old)\b"), frozenset(NUMERIC | {"DATE", "TIME"}), True),
     (re.compile(r"\bwhen\b|\b(what|which) (year|date|month|day|time|century|decade)\b"),
-     frozenset({"DATE", "TIME"})),
+     frozenset({"DATE", "TIME"}), True),
     (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
-     frozenset({"PERSON", "ORG", "NORP", "GPE"})),
-    (re.compile(r"\bnames? of\b"), frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"})),
+     frozenset({"PERSON", "ORG", "NORP", "GPE"}), False),
+    (re.compile(r"\bnames? of\b"), frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"}), True),
     (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
-     frozenset({"GPE", "LOC", "FAC"})),
+     frozenset({"GPE", "LOC", "FAC"}), False),
 ]
 
 
@@ -57,15 +60,21 @@ class Scored:
     score: float
     coverage: float
     similarity: float
-    typed_ok: bool
+    typed_ok: bool  # holds an entity of the expected kind (or no kind is expected)
+    type_required: bool = True  # False: typed_ok is a preference, not a gate
+
+
+def answer_type(question: str) -> tuple[frozenset[str] | None, bool]:
+    """(entity labels that can answer the question, whether one is required)."""
+    q = question.lower().strip()
+    for pattern, labels, required in ANSWER_TYPES:
+        if pattern.search(q):
+            return labels, required
+    return None, False
 
 
 def expected_labels(question: str) -> frozenset[str] | None:
-    q = question.lower().strip()
-    for pattern, labels in ANSWER_TYPES:
-        if pattern.search(q):
-            return labels
-    return None
+    return answer_type(question)[0]
 
 
 def wh_heads(question: str) -> set[str]:
@@ -122,7 +131,7 @@ class ExtractiveAnswerer:
             if head in weights:
                 weights[head] *= WH_HEAD_WEIGHT
         total = sum(weights.values()) or 1.0
-        labels = expected_labels(question)
+        labels, required = answer_type(question)
         q_all_terms = set(content_terms(question))
         out: dict[tuple, Scored] = {}
         prev_terms: dict[str, set[str]] = {}
@@ -142,15 +151,17 @@ class ExtractiveAnswerer:
                 label in labels and not set(content_terms(text)) & q_all_terms
                 for text, label in sent.entities
             )
-            out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity, typed_ok)
+            out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity,
+                                   typed_ok, required)
         return sorted(out.values(), key=lambda s: -s.score)
 
     def select(self, scored: list[Scored]) -> list[Scored]:
-        eligible = [
+        passing = [
             s for s in scored
-            if s.typed_ok and s.coverage >= self.min_coverage
+            if (s.typed_ok or not s.type_required) and s.coverage >= self.min_coverage
             and s.similarity >= self.min_similarity and s.score >= self.min_score
         ]
+        eligible = [s for s in passing if s.typed_ok] or passing
         if not eligible:
             return []
         best = eligible[0].score

@@ -80,9 +80,20 @@ def test_how_many_refused_when_no_number_in_evidence(answerer):
 
 
 def test_entity_already_in_question_does_not_count(answerer):
-    # the only PERSON/ORG candidates are named in the question itself
-    answer = _ask(answerer, "Who is Dmitry Peskov of the Kremlin criticizing about warheads?")
+    # the only number in the evidence is the one the question itself names
+    answer = _ask(answerer, "How many of the alliance's 32 members have warheads?")
     assert answer.refused
+
+
+def test_who_prefers_sentences_naming_someone(answerer):
+    answer = _ask(answerer, "Who criticized the remarks about warheads?")
+    assert "Peskov" in answer.citations[0].quote
+
+
+def test_who_type_is_a_preference_not_a_gate(answerer):
+    # no sentence names a new person/org, but one answers the topic: cited, not refused
+    answer = _ask(answerer, "Who is Dmitry Peskov of the Kremlin and what did he criticize?")
+    assert not answer.refused and "Peskov" in answer.citations[0].quote
 
 
 def test_off_topic_question_refused(answerer):
