@@ -40,14 +40,24 @@ def score_rows(runner: OursRunner, cfg: Config, q) -> dict:
     scored = svc.extractive.score(q.question, hits, qvec)
     return {"id": q.id, "scored": [
         {"text": s.sentence.text, "score": s.score, "coverage": s.coverage, "similarity": s.similarity,
-         "typed_ok": s.typed_ok} for s in scored]}
+         "typed_ok": s.typed_ok, "type_required": getattr(s, "type_required", True)} for s in scored]}
 
 
 def as_scored(items: list[dict], ignore_type: bool = False) -> list:
+    """Scored objects for ExtractiveAnswerer.select (older answerers: no type_required field)."""
+    import dataclasses
+
     from rag.answer import Scored
 
-    return [Scored(SimpleNamespace(text=i["text"]), i["score"], i["coverage"], i["similarity"],
-                   True if ignore_type else i["typed_ok"]) for i in items]
+    has_required = "type_required" in {f.name for f in dataclasses.fields(Scored)}
+    out = []
+    for i in items:
+        args = [SimpleNamespace(text=i["text"]), i["score"], i["coverage"], i["similarity"],
+                True if ignore_type else i["typed_ok"]]
+        if has_required:
+            args.append(i.get("type_required", True))
+        out.append(Scored(*args))
+    return out
 
 
 def evaluate_point(rows: list[dict], ds: EvalSet, params: dict, ignore_type: bool = False) -> dict:
@@ -84,7 +94,8 @@ SIGNALS = {
     "best score": lambda items: max((i["score"] for i in items), default=0.0),
     "best similarity": lambda items: max((i["similarity"] for i in items), default=0.0),
     "best coverage": lambda items: max((i["coverage"] for i in items), default=0.0),
-    "best score, type-checked": lambda items: max((i["score"] for i in items if i["typed_ok"]), default=0.0),
+    "best score, type-checked": lambda items: max(
+        (i["score"] for i in items if i["typed_ok"] or not i.get("type_required", True)), default=0.0),
 }
 
 
@@ -99,7 +110,10 @@ def signal_aurocs(rows: list[dict], ds: EvalSet) -> dict[str, float | None]:
 
 
 def grid_points() -> list[tuple[dict, bool]]:
-    """One knob at a time around the defaults, plus the defaults without the answer-type check."""
+    """One knob at a time around the defaults, plus the defaults without the answer-type check.
+
+    "answer-type check off" marks every sentence as type-matching (neither gate nor preference).
+    """
     points = [(dict(DEFAULTS), False), (dict(DEFAULTS), True)]
     for knob, values in GRID.items():
         points += [({**DEFAULTS, knob: v}, False) for v in values if v != DEFAULTS[knob]]
