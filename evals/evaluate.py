@@ -68,7 +68,7 @@ def evaluate(ds: EvalSet, settings: Settings, configs: list[Config], out_dir: Pa
              fresh: bool = False, progress: bool = True, embedder=None,
              judge: bool = False) -> tuple[dict, dict[str, list[dict]]]:
     """The report dict and, per configuration name, its per-question rows."""
-    started = time.time()
+    started, commit = time.time(), git_commit()  # the code the answers come from
     bars = tqdm_factory(progress)
     runners = _runners(ds, settings, configs, embedder)
     ingest = {name: r.ingest(bars) for name, r in runners.items()}
@@ -83,7 +83,7 @@ def evaluate(ds: EvalSet, settings: Settings, configs: list[Config], out_dir: Pa
         "ingest": ingest,
         "configs": columns,
         "packages": package_versions(),
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "seconds": round(time.time() - started, 1),
     }
