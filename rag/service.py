@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -74,21 +73,26 @@ class RagService:
             max_sentences=self.settings.max_answer_sentences,
         )
 
+    @cached_property
+    def ingestor(self):
+        """One Ingestor (and one in-memory docstore) per service, loaded from disk once."""
+        from rag.ingest import Ingestor
+
+        return Ingestor(self.settings, self.embedder, self.store)
+
     # --- ingest ---------------------------------------------------------------
     def ingest_records(self, records: Sequence[SourceRecord],
                        progress: Callable[[int], None] | None = None) -> IngestReport:
-        from rag.ingest import Ingestor
-
-        report = Ingestor(self.settings, self.embedder, self.store).ingest(records, progress)
+        report = self.ingestor.ingest(records, progress)
         self.retriever.refresh()
         return report
 
     def ingest_paths(self, paths: Sequence[Path], prune: bool = False,
                      progress_factory: Callable[[int], Callable[[int], None]] | None = None) -> IngestReport:
-        from rag.ingest import Ingestor, file_still_exists, read_files
+        from rag.ingest import file_still_exists, read_files
 
         records, skipped = read_files(paths)
-        ingestor = Ingestor(self.settings, self.embedder, self.store)
+        ingestor = self.ingestor
         progress = progress_factory(len(records)) if progress_factory else None
         report = ingestor.ingest(records, progress)
         report.skipped = skipped
@@ -129,23 +133,8 @@ class RagService:
     # --- ask ------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None, history=None,
             mode: str | None = None) -> Answer:
-        """One answer. `mode` overrides settings.mode; `history` as for `stream`."""
-        if history or (mode or self.settings.mode) != "extractive":
-            return self.llm_pipeline.ask(question, history=history, mode=mode, top_k=top_k)
-        q, notice = clean_question(question, self.settings.max_question_chars)
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        qvec = self.embedder.embed([q])[0]
-        t1 = time.perf_counter()
-        hits = self.retriever.retrieve(q, top_k=top_k, query_vec=qvec)
-        t2 = time.perf_counter()
-        answer = self.extractive.run(q, hits, qvec)
-        t3 = time.perf_counter()
-        timings.update(embed=(t1 - t0) * 1e3, retrieve=(t2 - t1) * 1e3, answer=(t3 - t2) * 1e3,
-                       total=(t3 - t0) * 1e3)
-        answer.timings_ms = timings
-        answer.notice = notice
-        return answer
+        """One answer: the final event of `stream`. `mode` overrides settings.mode."""
+        return self.llm_pipeline.ask(question, history=history, mode=mode, top_k=top_k)
 
     # --- documents ------------------------------------------------------------
     def list_documents(self) -> list[dict]:
@@ -162,11 +151,8 @@ class RagService:
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove one document from Chroma and the docstore; False if it was not indexed."""
-        from rag.ingest import Ingestor
-
         known = any(row["doc_id"] == doc_id for row in self.list_documents())
-        ingestor = Ingestor(self.settings, self.embedder, self.store)
-        removed = ingestor.prune(lambda other, _meta: other != doc_id)
+        removed = self.ingestor.prune(lambda other, _meta: other != doc_id)
         self.store.delete_doc(doc_id)  # chunks a killed ingest left outside the docstore
         self.retriever.refresh()
         return known or bool(removed)
@@ -185,11 +171,10 @@ class RagService:
     # --- status ---------------------------------------------------------------
     def status(self) -> dict:
         store = self.store
-        doc_ids = {m.get("ref_doc_id") for _, _, m in store.iter_all()}
         return {
             "data_dir": str(self.settings.data_dir.resolve()),
             "collection": self.settings.collection,
-            "documents": len(doc_ids),
+            "documents": len(self.list_documents()),
             "chunks": store.count(),
             "embedder": store.embedder_name,
             "dimension": store.dimension,
