@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import logging
 import re
+
+import numpy as np
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.text import content_terms
-from rag.types import REFUSAL_TEXT, Answer, Citation, Hit
+from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Hit
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
+    from rag.sentence_store import SentenceSource
     from rag.sentences import Sentence, SentenceAnalyzer
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,7 @@ class ExtractiveAnswerer:
         min_similarity: float = 0.25,
         min_score: float = 0.42,
         keep_ratio: float = 0.85,
+        stored: SentenceSource | None = None,
     ) -> None:
         self.embedder = embedder
         self.analyzer = analyzer
@@ -104,6 +108,7 @@ class ExtractiveAnswerer:
         self.min_similarity = min_similarity
         self.min_score = min_score
         self.keep_ratio = keep_ratio
+        self.stored = stored  # sentences + vectors computed at ingest (None: compute here)
         self._vec_cache: dict[tuple, list[float]] = {}
 
     def run(self, question: str, hits: list[Hit], query_vec: list[float]) -> Answer:
@@ -121,10 +126,9 @@ class ExtractiveAnswerer:
         return Answer(question, text, citations, refused=False, hits=hits)
 
     def score(self, question: str, hits: list[Hit], query_vec: list[float]) -> list[Scored]:
-        sentences = self.analyzer.analyze([h.chunk for h in hits])
+        sentences, vectors = self._sentences([h.chunk for h in hits])
         if not sentences:
             return []
-        vectors = self._vectors(sentences)
         q_terms = set(content_terms(question)) - QUESTION_NOISE
         weights = {t: self.idf(t) for t in q_terms}
         for head in wh_heads(question):
@@ -133,6 +137,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         labels, required = answer_type(question)
         q_all_terms = set(content_terms(question))
+        qvec = np.asarray(query_vec, dtype=np.float32)
         out: dict[tuple, Scored] = {}
         prev_terms: dict[str, set[str]] = {}
         for sent in sentences:
@@ -146,7 +151,7 @@ class ExtractiveAnswerer:
                 sum(w for t, w in weights.items() if t in s_terms) / total,
                 CONTEXT_DISCOUNT * sum(w for t, w in weights.items() if t in ctx) / total,
             )
-            similarity = sum(a * b for a, b in zip(query_vec, vectors[sent.key]))
+            similarity = float(np.dot(qvec, vectors[sent.key]))
             typed_ok = labels is None or any(
                 label in labels and not set(content_terms(text)) & q_all_terms
                 for text, label in sent.entities
@@ -167,10 +172,25 @@ class ExtractiveAnswerer:
         best = eligible[0].score
         return [s for s in eligible if s.score >= self.keep_ratio * best][: self.max_sentences]
 
+    def _sentences(self, chunks: list[Chunk]) -> tuple[list[Sentence], dict[tuple, list[float]]]:
+        """The chunks' sentences in order, and their vectors: stored at ingest when there,
+        else analysed and embedded now (chunks indexed before sentences were stored)."""
+        stored = self.stored.sentences(chunks) if self.stored is not None else {}
+        missing = [c for c in chunks if c.chunk_id not in stored]
+        fresh = self.analyzer.analyze(missing) if missing else []
+        vectors = self._vectors(fresh)
+        per_chunk: dict[str, list[Sentence]] = {}
+        for s in fresh:
+            per_chunk.setdefault(s.chunk.chunk_id, []).append(s)
+        for cid, pairs in stored.items():
+            per_chunk[cid] = [s for s, _ in pairs]
+            vectors.update((s.key, v) for s, v in pairs)
+        return [s for c in chunks for s in per_chunk.get(c.chunk_id, [])], vectors
+
     def _vectors(self, sentences: list[Sentence]) -> dict[tuple, list[float]]:
         if len(self._vec_cache) > 50_000:
             self._vec_cache.clear()
-        missing = list({s.key: s for s in sentences if s.key not in self._vec_cache}.values())
+        missing = list({(s.key, s.text): s for s in sentences if (s.key, s.text) not in self._vec_cache}.values())
         for s, v in zip(missing, self.embedder.embed([s.text for s in missing])):
-            self._vec_cache[s.key] = v
-        return {s.key: self._vec_cache[s.key] for s in sentences}
+            self._vec_cache[(s.key, s.text)] = v
+        return {s.key: self._vec_cache[(s.key, s.text)] for s in sentences}

@@ -1,31 +1,37 @@
 """Ingest stage: files or records → llama-index Documents → sentence-aware chunks → Chroma.
 
-Built on llama-index's IngestionPipeline with a persisted docstore (content-hash dedupe,
-upsert by stable id) and ChromaVectorStore. Chunk ids are stable: "<doc_id>#<n>".
+Built on llama-index's pieces (SentenceSplitter, IngestionPipeline into ChromaVectorStore);
+content-hash dedupe and the list of documents live in the SQLite catalogue (rag/catalog.py),
+written in the same transaction as the lexical index (rag/lexical.py), once per batch.
+Chunk ids are stable: "<doc_id>#<n>".
 Each chunk keeps source, title and its char span in the extracted source text.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import InputError
 from rag.loaders import UnreadableFile, iter_files, load_file
+from rag.types import Chunk
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
+    from rag.lexical import IndexDB
+    from rag.sentences import SentenceAnalyzer
     from rag.settings import Settings
     from vectorstore.chroma import ChromaStore
 
 log = logging.getLogger(__name__)
 
-DOCS_PER_BATCH = 32
 META_KEYS = ["source", "title", "path", "start", "end"]
 
 
@@ -71,24 +77,35 @@ def doc_id_for(path: Path) -> str:
         return resolved.as_posix()
 
 
-def read_files(paths: Sequence[Path]) -> tuple[list[SourceRecord], list[tuple[str, str]]]:
-    """Load every supported file; unreadable ones are skipped with a reason, never fatal."""
+def list_files(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """The supported files under paths (paths only: contents are read one at a time)."""
     try:
         files, skipped_paths = iter_files(list(paths))
     except FileNotFoundError as exc:
         raise InputError(f"no such file or folder: {exc}") from exc
     skipped = [(str(p), why) for p, why in skipped_paths]
-    records = []
+    for path, why in skipped:
+        log.warning("skipped %s: %s", path, why)
+    return files, skipped
+
+
+def iter_records(files: Iterable[Path], skipped: list[tuple[str, str]]) -> Iterator[SourceRecord]:
+    """Load files lazily; unreadable ones are appended to `skipped` with a reason, never fatal."""
     for f in files:
         try:
             loaded = load_file(f)
         except UnreadableFile as exc:
+            log.warning("skipped %s: %s", f, exc)
             skipped.append((str(f), str(exc)))
             continue
         doc_id = doc_id_for(f)
-        records.append(SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve())))
-    for path, why in skipped:
-        log.warning("skipped %s: %s", path, why)
+        yield SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve()))
+
+
+def read_files(paths: Sequence[Path]) -> tuple[list[SourceRecord], list[tuple[str, str]]]:
+    """Every supported file loaded into memory (small inputs; ingest itself iterates)."""
+    files, skipped = list_files(paths)
+    records = list(iter_records(files, skipped))
     return records, skipped
 
 
@@ -122,43 +139,89 @@ def chunk_records(settings: Settings, embedder: Embedder, records: Sequence[Sour
     return make_splitter(settings, embedder)([_to_document(r) for r in records])
 
 
-class Ingestor:
-    """Writes SourceRecords into one Chroma collection through llama-index's pipeline."""
+@dataclass
+class _Batch:
+    """Documents whose content changed, split into chunks (by the parsing thread)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore) -> None:
+    records: list[SourceRecord]
+    docs: list[Any]
+    nodes: list[Any]
+    seen: int  # records of the input this batch accounts for (changed or not)
+
+
+def node_chunk(node) -> Chunk:
+    from llama_index.core.schema import MetadataMode
+
+    meta = node.metadata
+    text = node.get_content(metadata_mode=MetadataMode.NONE)
+    return Chunk(node.node_id, str(node.ref_doc_id or ""), str(meta.get("source", "")),
+                 str(meta.get("title", "")), text, int(meta.get("start", 0)),
+                 int(meta.get("end", len(text))))
+
+
+class Ingestor:
+    """Writes SourceRecords into Chroma, the lexical index and the catalogue, batch by batch.
+
+    Per batch: documents whose content hash differs from the catalogue's are marked pending
+    (committed), their old chunks are deleted from Chroma, the new chunks are embedded and
+    added to Chroma through llama-index's IngestionPipeline, then one SQLite transaction
+    writes their lexical rows, stored sentences and catalogue rows and clears the pending
+    flag. A run killed anywhere leaves pending rows; `recover()` (run first by every ingest)
+    deletes those documents everywhere, so they are indexed again as new.
+
+    Parsing (loading, hashing, splitting) runs in a thread one batch ahead of embedding:
+    ONNX inference releases the GIL, so the two overlap.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, db: IndexDB,
+                 analyzer: SentenceAnalyzer | None = None) -> None:
+        from rag.catalog import Catalog
+        from rag.lexical import LexicalIndex
+
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self._docstore = self._load_docstore()
+        self.db = db
+        self.catalog = Catalog(db)
+        self.lexical = LexicalIndex(db)
+        self.analyzer = analyzer
+        self._splitter = make_splitter(settings, embedder)
         self._pipeline = self._build_pipeline()
 
-    def _load_docstore(self):
-        from llama_index.core.storage.docstore import SimpleDocumentStore
-
-        path = self.settings.docstore_path
-        if path.exists():
-            try:
-                return SimpleDocumentStore.from_persist_path(str(path))
-            except Exception:  # a killed write: rebuild from scratch, Chroma is re-synced below
-                log.warning("docstore %s is unreadable; re-indexing everything", path)
-        return SimpleDocumentStore()
-
     def _build_pipeline(self):
-        from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+        from llama_index.core.ingestion import IngestionPipeline
 
         from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter
 
-        splitter = make_splitter(self.settings, self.embedder)
         vector_store = BatchedChromaVectorStore(
             chroma_collection=self.store.collection, max_batch=self.store.max_batch_size()
         )
-        return IngestionPipeline(
-            transformations=[splitter, EmbedderAdapter.wrap(self.embedder)],
-            vector_store=vector_store,
-            docstore=self._docstore,
-            docstore_strategy=DocstoreStrategy.UPSERTS,
-        )
+        # no docstore and no cache: content hashes live in the catalogue, and an in-memory
+        # cache would hold every node of a 10k-file ingest
+        return IngestionPipeline(transformations=[EmbedderAdapter.wrap(self.embedder)],
+                                 vector_store=vector_store, disable_cache=True)
 
+    # --- recovery ---------------------------------------------------------------------
+    def recover(self) -> list[str]:
+        """Delete every trace of documents a killed run left pending."""
+        pending = self.catalog.pending()
+        if pending:
+            log.warning("recovering %d document(s) from an interrupted ingest", len(pending))
+            self._delete_everywhere(pending)
+        return pending
+
+    def _delete_everywhere(self, doc_ids: list[str]) -> None:
+        from rag.catalog import Catalog
+        from rag.sentence_store import SqliteSentenceStore
+
+        self.catalog.mark_pending(doc_ids)
+        self.store.delete_docs(doc_ids)
+        with self.db.transaction() as conn:
+            self.lexical.delete_docs(conn, doc_ids)
+            SqliteSentenceStore.delete_docs(conn, doc_ids)
+            Catalog.delete(conn, doc_ids)
+
+    # --- ingest -----------------------------------------------------------------------
     def ingest(
         self,
         records: Iterable[SourceRecord],
@@ -166,60 +229,121 @@ class Ingestor:
     ) -> IngestReport:
         report = IngestReport()
         started = time.perf_counter()
-        batch: list[SourceRecord] = []
-        for rec in records:
-            batch.append(rec)
-            if len(batch) >= DOCS_PER_BATCH:
-                self._run_batch(batch, report, progress)
-                batch = []
-        if batch:
-            self._run_batch(batch, report, progress)
+        self.recover()
+        for batch in prefetch(self._parse(records, report), depth=1):
+            if batch.docs:
+                self._write(batch)
+                report.chunks_written += len(batch.nodes)
+            if progress:
+                progress(batch.seen)
+        self.db.checkpoint()
         report.seconds = time.perf_counter() - started
         return report
 
-    def _run_batch(self, batch, report, progress) -> None:
-        todo = []
-        for rec in batch:
-            doc = _to_document(rec)
-            known = self._docstore.get_document_hash(rec.doc_id)
-            if known == doc.hash:
-                report.unchanged.append(rec.doc_id)
-                continue
-            if known is None:
-                # not in the docstore: drop chunks a killed ingest may have left behind
-                self.store.delete_doc(rec.doc_id)
-                report.added.append(rec.doc_id)
-            else:
-                report.updated.append(rec.doc_id)
-            todo.append(doc)
-        if todo:
-            nodes = self._pipeline.run(documents=todo)
-            report.chunks_written += len(nodes)
-            self._persist()
-        if progress:
-            progress(len(batch))
+    def _parse(self, records: Iterable[SourceRecord], report: IngestReport) -> Iterator[_Batch]:
+        """Changed documents, in batches, split into nodes (runs in the prefetch thread)."""
+        size = max(1, self.settings.ingest_batch_docs)
+        for group in batched(records, size):
+            docs = {r.doc_id: _to_document(r) for r in group}  # last one wins on a repeated id
+            known = self.catalog.hashes(docs)
+            todo_recs, todo_docs = [], []
+            for rec in {r.doc_id: r for r in group}.values():
+                doc = docs[rec.doc_id]
+                if known.get(rec.doc_id) == doc.hash:
+                    report.unchanged.append(rec.doc_id)
+                    continue
+                (report.updated if rec.doc_id in known else report.added).append(rec.doc_id)
+                todo_recs.append(rec)
+                todo_docs.append(doc)
+            nodes = self._splitter(todo_docs) if todo_docs else []
+            yield _Batch(todo_recs, todo_docs, nodes, len(group))
+
+    def _write(self, batch: _Batch) -> None:
+        from rag.catalog import Catalog, DocRow
+        from rag.sentence_store import SqliteSentenceStore
+
+        ids = [d.doc_id for d in batch.docs]
+        self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
+        self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
+        self._pipeline.run(nodes=batch.nodes)
+        chunks = [node_chunk(n) for n in batch.nodes]
+        sentences, vectors = self._sentences(chunks)
+        counts: dict[str, int] = {}
+        for c in chunks:
+            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        now = time.time()
+        with self.db.transaction() as conn:
+            self.lexical.delete_docs(conn, ids)
+            SqliteSentenceStore.delete_docs(conn, ids)
+            self.lexical.add(conn, chunks)
+            if sentences is not None:
+                SqliteSentenceStore.add(conn, sentences, vectors, chunks)
+            for rec, doc in zip(batch.records, batch.docs):
+                Catalog.put(conn, DocRow(rec.doc_id, doc.hash, counts.get(rec.doc_id, 0), rec.source,
+                                         rec.title, rec.path, now))
+
+    def _sentences(self, chunks: list[Chunk]):
+        """Sentence spans + entities (the analyzer's) and their vectors, or None when off."""
+        if self.analyzer is None or not self.settings.precompute_sentences:
+            return None, None
+        sentences = self.analyzer.analyze(chunks)
+        vectors = self.embedder.embed([s.text for s in sentences]) if sentences else []
+        return sentences, vectors
+
+    # --- delete / prune ---------------------------------------------------------------
+    def delete(self, doc_ids: list[str]) -> None:
+        """Remove documents from Chroma, the lexical index, stored sentences and the catalogue."""
+        if doc_ids:
+            self._delete_everywhere(doc_ids)
 
     def prune(self, keep: Callable[[str, dict], bool]) -> list[str]:
         """Delete every indexed document for which keep(doc_id, metadata) is False."""
-        removed = []
-        for doc_id in sorted(set(self._docstore.get_all_document_hashes().values())):
-            doc = self._docstore.get_document(doc_id, raise_error=False)
-            if doc is not None and keep(doc_id, doc.metadata):
-                continue
-            self.store.delete_doc(doc_id)
-            self._docstore.delete_document(doc_id, raise_error=False)
-            self._docstore.delete_ref_doc(doc_id, raise_error=False)
-            removed.append(doc_id)
-        if removed:
-            self._persist()
+        removed = [r.doc_id for r in self.catalog.rows()
+                   if not keep(r.doc_id, {"path": r.path, "source": r.source, "title": r.title})]
+        self.delete(removed)
         return removed
 
-    def _persist(self) -> None:
-        path = self.settings.docstore_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        self._docstore.persist(str(tmp))
-        os.replace(tmp, path)
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def prefetch(items: Iterable, depth: int = 1) -> Iterator:
+    """Iterate `items` in a worker thread, `depth` items ahead; its exceptions re-raised here."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((done, None))
+        except BaseException as exc:  # handed to the consumer
+            q.put((done, exc))
+
+    worker = threading.Thread(target=work, name="ingest-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is done:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 def file_still_exists(doc_id: str, metadata: dict) -> bool:

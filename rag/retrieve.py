@@ -1,4 +1,4 @@
-"""Retrieve stage: dense (Chroma, cosine) + BM25 (bm25s), fused.
+"""Retrieve stage: dense (Chroma, cosine) + BM25 (SQLite FTS5, rag.lexical), fused.
 
 Default fusion: a convex combination of min-max normalised scores,
 alpha * dense + (1 - alpha) * bm25, over the top `fusion_depth` of each list (a chunk
@@ -13,15 +13,13 @@ lines here.
 from __future__ import annotations
 
 import logging
-import math
-from collections import Counter
 from typing import TYPE_CHECKING
 
-from rag.text import content_terms
 from rag.types import Chunk, Hit
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
+    from rag.lexical import LexicalIndex
     from rag.settings import Settings
     from vectorstore.chroma import ChromaStore
 
@@ -40,52 +38,23 @@ def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
     )
 
 
-class BM25Index:
-    """A bm25s index over every chunk of the collection, built on first use."""
-
-    def __init__(self, store: ChromaStore) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-        self.chunks = [chunk_from(i, t, m) for i, t, m in store.iter_all()]
-        corpus = [content_terms(c.text) for c in self.chunks]
-        self._df = Counter(term for terms in corpus for term in set(terms))
-        self._retriever = bm25s.BM25()
-        if self.chunks:
-            self._retriever.index(corpus, show_progress=False)
-
-    def idf(self, term: str) -> float:
-        """BM25's idf: rare terms weigh more; unseen terms weigh most."""
-        n, df = len(self.chunks), self._df.get(term, 0)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-
-    def search(self, query: str, n: int) -> list[tuple[Chunk, float]]:
-        terms = content_terms(query)
-        if not self.chunks or not terms:
-            return []
-        n = min(n, len(self.chunks))
-        docs, scores = self._retriever.retrieve([terms], k=n, show_progress=False, n_threads=1)
-        return [(self.chunks[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
-
-
 class HybridRetriever:
-    """top-k chunks for a question; scores and per-retriever ranks kept for display."""
+    """top-k chunks for a question; scores and per-retriever ranks kept for display.
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore) -> None:
+    The lexical side is the persistent SQLite FTS5 index (rag/lexical.py): nothing is built
+    at start-up or after an ingest, and every question sees the latest committed writes of
+    any process sharing the data dir.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore,
+                 lexical: LexicalIndex) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self._bm25: BM25Index | None = None
+        self.bm25 = lexical
 
     def refresh(self) -> None:
-        """Forget the BM25 index; call after ingest."""
-        self._bm25 = None
-
-    @property
-    def bm25(self) -> BM25Index:
-        if self._bm25 is None:
-            self._bm25 = BM25Index(self.store)
-        return self._bm25
+        """Nothing to rebuild: the lexical index is updated in place by ingest."""
 
     def dense(self, query: str, n: int, query_vec: list[float] | None = None) -> list[tuple[Chunk, float]]:
         vec = query_vec if query_vec is not None else self.embedder.embed([query])[0]

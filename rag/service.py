@@ -53,10 +53,31 @@ class RagService:
         return open_store(self.settings, self.embedder)
 
     @cached_property
+    def index_db(self):
+        """The SQLite file beside Chroma: lexical index, catalogue, stored sentences."""
+        from rag.catalog import migrate_legacy, open_index_db
+
+        db = open_index_db(self.settings)
+        migrate_legacy(self.settings, self.store, db)
+        return db
+
+    @cached_property
+    def catalog(self):
+        from rag.catalog import Catalog
+
+        return Catalog(self.index_db)
+
+    @cached_property
+    def lexical(self):
+        from rag.lexical import LexicalIndex
+
+        return LexicalIndex(self.index_db)
+
+    @cached_property
     def retriever(self):
         from rag.retrieve import HybridRetriever
 
-        return HybridRetriever(self.settings, self.embedder, self.store)
+        return HybridRetriever(self.settings, self.embedder, self.store, self.lexical)
 
     @cached_property
     def analyzer(self):
@@ -68,17 +89,20 @@ class RagService:
     def extractive(self):
         from rag.answer import ExtractiveAnswerer
 
+        from rag.sentence_store import SqliteSentenceStore
+
         return ExtractiveAnswerer(
             self.embedder, self.analyzer, lambda t: self.retriever.bm25.idf(t),
             max_sentences=self.settings.max_answer_sentences,
+            stored=SqliteSentenceStore(self.index_db),
         )
 
     @cached_property
     def ingestor(self):
-        """One Ingestor (and one in-memory docstore) per service, loaded from disk once."""
+        """One Ingestor per service; its state is the SQLite catalogue, shared by processes."""
         from rag.ingest import Ingestor
 
-        return Ingestor(self.settings, self.embedder, self.store)
+        return Ingestor(self.settings, self.embedder, self.store, self.index_db, self.analyzer)
 
     # --- ingest ---------------------------------------------------------------
     def ingest_records(self, records: Sequence[SourceRecord],
@@ -89,12 +113,12 @@ class RagService:
 
     def ingest_paths(self, paths: Sequence[Path], prune: bool = False,
                      progress_factory: Callable[[int], Callable[[int], None]] | None = None) -> IngestReport:
-        from rag.ingest import file_still_exists, read_files
+        from rag.ingest import file_still_exists, iter_records, list_files
 
-        records, skipped = read_files(paths)
+        files, skipped = list_files(paths)
         ingestor = self.ingestor
-        progress = progress_factory(len(records)) if progress_factory else None
-        report = ingestor.ingest(records, progress)
+        progress = progress_factory(len(files)) if progress_factory else None
+        report = ingestor.ingest(iter_records(files, skipped), progress)
         report.skipped = skipped
         if prune:
             report.removed = ingestor.prune(file_still_exists)
@@ -138,31 +162,23 @@ class RagService:
 
     # --- documents ------------------------------------------------------------
     def list_documents(self) -> list[dict]:
-        """One row per indexed document: doc_id, source, title, path, chunks."""
-        docs: dict[str, dict] = {}
-        for _, _, meta in self.store.iter_all():
-            doc_id = meta.get("ref_doc_id") or meta.get("source", "")
-            row = docs.setdefault(doc_id, {
-                "doc_id": doc_id, "source": meta.get("source", doc_id),
-                "title": meta.get("title", ""), "path": meta.get("path", ""), "chunks": 0,
-            })
-            row["chunks"] += 1
-        return sorted(docs.values(), key=lambda row: row["doc_id"])
+        """One row per indexed document (doc_id, source, title, path, chunks, ingested_at),
+        from the catalogue: O(documents), no chunk is read."""
+        return [row.to_dict() for row in self.catalog.rows()]
 
     def delete_document(self, doc_id: str) -> bool:
-        """Remove one document from Chroma and the docstore; False if it was not indexed."""
-        known = any(row["doc_id"] == doc_id for row in self.list_documents())
-        removed = self.ingestor.prune(lambda other, _meta: other != doc_id)
-        self.store.delete_doc(doc_id)  # chunks a killed ingest left outside the docstore
-        self.retriever.refresh()
-        return known or bool(removed)
+        """Remove one document from Chroma, the lexical index and the catalogue;
+        False if it was not indexed."""
+        known = self.catalog.get(doc_id) is not None
+        self.ingestor.delete([doc_id])  # also chunks a killed ingest left outside the catalogue
+        return known
 
     def reindex_document(self, doc_id: str) -> IngestReport:
         """Drop one file's chunks and index the file again from its path."""
-        row = next((r for r in self.list_documents() if r["doc_id"] == doc_id), None)
-        if row is None:
+        row = self.catalog.get(doc_id)
+        if row is None or row.pending:
             raise InputError(f"not indexed: {doc_id}")
-        path = Path(row["path"]) if row["path"] else None
+        path = Path(row.path) if row.path else None
         if path is None or not path.is_file():
             raise InputError(f"the file behind {doc_id} is gone; delete it instead")
         self.delete_document(doc_id)
@@ -171,10 +187,11 @@ class RagService:
     # --- status ---------------------------------------------------------------
     def status(self) -> dict:
         store = self.store
+        documents, _chunks = self.catalog.count()
         return {
             "data_dir": str(self.settings.data_dir.resolve()),
             "collection": self.settings.collection,
-            "documents": len(self.list_documents()),
+            "documents": documents,
             "chunks": store.count(),
             "embedder": store.embedder_name,
             "dimension": store.dimension,

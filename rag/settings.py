@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     fusion_depth: int = Field(60, ge=1)
     rrf_k: int = 60
 
+    # ingest
+    ingest_batch_docs: int = 32  # documents per pipeline run (one Chroma + SQLite commit each)
+    precompute_sentences: bool = True  # sentence spans, entities and vectors stored at ingest
+
     # answering
     mode: Literal["extractive", "generative", "auto"] = "auto"
     max_question_chars: int = 2000
@@ -70,5 +74,16 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
+    def index_path(self) -> Path:
+        """SQLite (WAL): lexical index, documents catalogue, stored sentences."""
+        return self.data_dir / f"index-{self.collection}.sqlite"
+
+    @property
     def docstore_path(self) -> Path:
+        """What ingest's killed-write recovery is keyed on: now the SQLite index file."""
+        return self.index_path
+
+    @property
+    def legacy_docstore_path(self) -> Path:
+        """The JSON docstore of data dirs built before the SQLite catalogue (migrated once)."""
         return self.data_dir / f"docstore-{self.collection}.json"

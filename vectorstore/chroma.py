@@ -82,6 +82,16 @@ class ChromaStore:
     def delete_doc(self, doc_id: str) -> None:
         self.collection.delete(where={"ref_doc_id": doc_id})
 
+    def delete_docs(self, doc_ids: list[str]) -> None:
+        """Every chunk of these documents, in calls of at most 500 ids."""
+        for lo in range(0, len(doc_ids), 500):
+            part = doc_ids[lo:lo + 500]
+            self.collection.delete(where={"ref_doc_id": {"$in": part}})
+
+    def get_chunks(self, ids: list[str]) -> list[tuple[str, str, dict]]:
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        return list(zip(got["ids"], got["documents"], got["metadatas"]))
+
     def llama_vector_store(self):
         from llama_index.vector_stores.chroma import ChromaVectorStore
 

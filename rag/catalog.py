@@ -1,0 +1,145 @@
+"""Documents as a table: one row per indexed document, in the lexical index's SQLite file.
+
+Columns: doc_id, content hash (llama-index Document.hash), chunk count, source, title, path,
+ingest time, and a `pending` flag. Ingest marks a document pending (committed) before it
+touches Chroma, and clears the flag in the same transaction that writes its lexical rows;
+a killed ingest therefore leaves pending rows, and the next run deletes those documents'
+chunks from Chroma and from the lexical index before anything else (rag/ingest.py).
+
+`status`, the Documents panel and the API list from here in O(documents).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rag.lexical import IndexDB
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents(
+    doc_id TEXT PRIMARY KEY, hash TEXT NOT NULL DEFAULT '', chunks INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', path TEXT NOT NULL DEFAULT '',
+    ingested_at REAL NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS documents_pending ON documents(pending) WHERE pending = 1;
+"""
+
+COLUMNS = "doc_id, hash, chunks, source, title, path, ingested_at, pending"
+
+
+@dataclass(frozen=True)
+class DocRow:
+    doc_id: str
+    hash: str
+    chunks: int
+    source: str
+    title: str
+    path: str
+    ingested_at: float
+    pending: bool = False
+
+    def to_dict(self) -> dict:
+        """The row shape RagService.list_documents has always returned (plus ingest time)."""
+        return {"doc_id": self.doc_id, "source": self.source or self.doc_id, "title": self.title,
+                "path": self.path, "chunks": self.chunks, "ingested_at": self.ingested_at}
+
+
+class Catalog:
+    def __init__(self, db: IndexDB) -> None:
+        self.db = db
+
+    # --- reads ------------------------------------------------------------------------
+    def get(self, doc_id: str) -> DocRow | None:
+        rows = self.db.query(f"SELECT {COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,))
+        return DocRow(*rows[0]) if rows else None
+
+    def hashes(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        """doc_id -> hash of the committed (not pending) documents among doc_ids."""
+        ids = list(doc_ids)
+        out: dict[str, str] = {}
+        for lo in range(0, len(ids), 500):
+            part = ids[lo:lo + 500]
+            marks = ",".join("?" * len(part))
+            out.update(self.db.query(
+                f"SELECT doc_id, hash FROM documents WHERE pending = 0 AND doc_id IN ({marks})", tuple(part)))
+        return out
+
+    def rows(self) -> list[DocRow]:
+        return [DocRow(*r) for r in self.db.query(
+            f"SELECT {COLUMNS} FROM documents WHERE pending = 0 ORDER BY doc_id")]
+
+    def pending(self) -> list[str]:
+        return [r[0] for r in self.db.query("SELECT doc_id FROM documents WHERE pending = 1")]
+
+    def count(self) -> tuple[int, int]:
+        """(documents, chunks) committed."""
+        docs, chunks = self.db.query(
+            "SELECT count(*), coalesce(sum(chunks), 0) FROM documents WHERE pending = 0")[0]
+        return int(docs), int(chunks)
+
+    # --- writes -----------------------------------------------------------------------
+    def mark_pending(self, doc_ids: Iterable[str]) -> None:
+        """Committed before Chroma is touched: the trace a killed ingest leaves."""
+        with self.db.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO documents(doc_id, pending) VALUES (?, 1)"
+                " ON CONFLICT(doc_id) DO UPDATE SET pending = 1", [(d,) for d in doc_ids])
+
+    @staticmethod
+    def put(conn: sqlite3.Connection, row: DocRow) -> None:
+        conn.execute(
+            f"INSERT OR REPLACE INTO documents({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            (row.doc_id, row.hash, row.chunks, row.source, row.title, row.path,
+             row.ingested_at or time.time()),
+        )
+
+    @staticmethod
+    def delete(conn: sqlite3.Connection, doc_ids: Iterable[str]) -> None:
+        conn.executemany("DELETE FROM documents WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+
+def open_index_db(settings) -> IndexDB:
+    """The one SQLite file beside Chroma: lexical index + catalogue (+ stored sentences)."""
+    from rag.sentence_store import SCHEMA as SENTENCES
+
+    return IndexDB(settings.index_path, schemas=[SCHEMA, SENTENCES])
+
+
+def migrate_legacy(settings, store, db: IndexDB) -> bool:
+    """Once, for a data dir built before the catalogue: fill the lexical index and the
+    catalogue from Chroma (one scan) and the JSON docstore's hashes, then rename the JSON."""
+    legacy = settings.legacy_docstore_path
+    if not legacy.exists() or Catalog(db).count()[0] > 0 or store.count() == 0:
+        return False
+    import logging
+
+    from rag.lexical import LexicalIndex
+    from rag.retrieve import chunk_from
+
+    log = logging.getLogger(__name__)
+    log.warning("migrating %s into %s (one scan of %d chunks)", legacy, settings.index_path, store.count())
+    hashes: dict[str, str] = {}
+    try:
+        raw = json.loads(legacy.read_text())
+        for doc_id, meta in raw.get("docstore/metadata", {}).items():
+            hashes[doc_id] = meta.get("doc_hash", "")
+    except (OSError, ValueError, AttributeError):
+        log.warning("legacy docstore %s unreadable: documents will be re-embedded on next ingest", legacy)
+    chunks, metas = [], {}
+    for i, t, m in store.iter_all():
+        chunks.append(chunk_from(i, t, m))
+        metas.setdefault(chunks[-1].doc_id, m)
+    counts: dict[str, int] = {}
+    for c in chunks:
+        counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+    with db.transaction() as conn:
+        LexicalIndex.add(conn, chunks)
+        for doc_id, n in counts.items():
+            m = metas[doc_id]
+            Catalog.put(conn, DocRow(doc_id, hashes.get(doc_id, ""), n, str(m.get("source", doc_id)),
+                                     str(m.get("title", "")), str(m.get("path", "")), time.time()))
+    legacy.replace(legacy.with_name(legacy.name + ".migrated"))
+    return True

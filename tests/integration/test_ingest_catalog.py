@@ -1,0 +1,117 @@
+"""Catalogue + lexical index + stored sentences against a real embedded Chroma.
+
+Consistency with Chroma after ingest, update, delete and a killed ingest; listing without
+reading chunks; answering from sentences stored at ingest.
+"""
+
+import pytest
+
+from rag.service import RagService
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def docs(tmp_path):
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "a.txt").write_text("Alpha report\nThe alpha pump runs at 40 bar. It was serviced in May.\n")
+    (d / "b.md").write_text("# Beta notes\n\nThe beta valve leaks when cold. Replace the gasket.\n")
+    (d / "c.txt").write_text("Gamma log\nThe gamma turbine was installed in 2019 by Siemens.\n")
+    return d
+
+
+def _service(make_settings, **kw):
+    return RagService(make_settings(chunk_size=24, chunk_overlap=4, ingest_batch_docs=1, **kw),
+                      embedder=FakeEmbedder())
+
+
+def _chroma_ids(svc):
+    return sorted(i for i, _, _ in svc.store.iter_all())
+
+
+def _lexical_ids(svc):
+    return sorted(r[0] for r in svc.index_db.query("SELECT chunk_id FROM chunks"))
+
+
+def test_lexical_and_catalogue_follow_chroma(make_settings, docs):
+    svc = _service(make_settings)
+    svc.ingest_paths([docs])
+    assert _lexical_ids(svc) == _chroma_ids(svc) and len(_chroma_ids(svc)) >= 3
+    (docs / "a.txt").write_text("Alpha report\nThe alpha pump now runs at 55 bar.\n")
+    svc.ingest_paths([docs])
+    assert _lexical_ids(svc) == _chroma_ids(svc)
+    assert "55 bar" in svc.lexical.search("alpha pump bar", 3)[0][0].text
+    doc_b = next(r["doc_id"] for r in svc.list_documents() if r["doc_id"].endswith("b.md"))
+    assert svc.delete_document(doc_b)
+    assert _lexical_ids(svc) == _chroma_ids(svc) and not any("b.md" in i for i in _chroma_ids(svc))
+    assert svc.lexical.search("beta valve gasket", 3) == []
+    rows = svc.list_documents()
+    assert [r["chunks"] for r in rows] == [len([i for i in _chroma_ids(svc) if i.startswith(r["doc_id"] + "#")])
+                                            for r in rows]
+
+
+def test_killed_ingest_is_recovered_everywhere(make_settings, docs, monkeypatch):
+    svc = _service(make_settings)
+    calls = {"n": 0}
+    original = svc.ingestor._sentences
+
+    def killed_after_chroma_write(chunks):
+        calls["n"] += 1
+        if calls["n"] == 2:  # second document: its chunks are in Chroma, nothing in SQLite yet
+            raise KeyboardInterrupt
+        return original(chunks)
+
+    monkeypatch.setattr(svc.ingestor, "_sentences", killed_after_chroma_write)
+    with pytest.raises(KeyboardInterrupt):
+        svc.ingest_paths([docs])
+    assert len(svc.catalog.pending()) == 1
+    orphan = svc.catalog.pending()[0]
+    assert any(i.startswith(orphan + "#") for i in _chroma_ids(svc))
+    assert [r["doc_id"] for r in svc.list_documents()] == [sorted(_chroma_ids(svc))[0].split("#")[0]]
+
+    # the next run, even over another file only, removes the orphan chunks everywhere
+    again = _service(make_settings)
+    report = again.ingest_paths([docs / "c.txt"])
+    assert again.catalog.pending() == []
+    assert not any(i.startswith(orphan + "#") for i in _chroma_ids(again))
+    assert _lexical_ids(again) == _chroma_ids(again)
+    full = again.ingest_paths([docs])
+    assert report.added and len(full.unchanged) == 2 and full.added == [orphan]
+    assert _lexical_ids(again) == _chroma_ids(again)
+    assert len(_chroma_ids(again)) == len(set(_chroma_ids(again)))
+
+
+def test_listing_and_status_never_read_chunks(make_settings, docs, monkeypatch):
+    svc = _service(make_settings)
+    svc.ingest_paths([docs])
+
+    def no_scan(*_a, **_k):
+        raise AssertionError("chunks were read")
+
+    monkeypatch.setattr(svc.store, "iter_all", no_scan)
+    monkeypatch.setattr(svc.store.collection, "get", no_scan)
+    rows = svc.list_documents()
+    assert [r["title"] for r in rows] == ["Alpha report", "Beta notes", "Gamma log"]
+    assert set(rows[0]) >= {"doc_id", "source", "title", "path", "chunks"}
+    assert svc.status()["documents"] == 3
+
+
+def test_answers_read_sentences_stored_at_ingest(make_settings, docs, monkeypatch):
+    svc = _service(make_settings, mode="extractive")
+    svc.ingest_paths([docs])
+    stored = svc.index_db.query("SELECT count(*) FROM sentences")[0][0]
+    assert stored >= 3
+    first = svc.ask("When was the gamma turbine installed?")
+    assert not first.refused and "2019" in first.text
+
+    fresh = RagService(svc.settings, embedder=FakeEmbedder())
+    analysed = []
+    original = fresh.analyzer.analyze
+    monkeypatch.setattr(fresh.analyzer, "analyze", lambda chunks: analysed.extend(chunks) or original(chunks))
+    again = fresh.ask("When was the gamma turbine installed?")
+    assert analysed == [] and again.text == first.text
+
+    # chunks indexed before sentences were stored: analysed at question time, same answer
+    fresh.index_db.conn.execute("DELETE FROM analysed")
+    third = fresh.ask("When was the gamma turbine installed?")
+    assert analysed and third.text == first.text
