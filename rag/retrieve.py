@@ -31,6 +31,9 @@ def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
         text=text,
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", len(text))),
+        section=str(meta.get("section") or ""),
+        page=int(meta["page"]) if meta.get("page") else None,
+        blocks=str(meta.get("blocks") or ""),
     )
 
 
@@ -42,7 +45,7 @@ class BM25Index:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         self.chunks = [chunk_from(i, t, m) for i, t, m in store.iter_all()]
-        corpus = [content_terms(c.text) for c in self.chunks]
+        corpus = [content_terms(c.index_text) for c in self.chunks]  # title + section + text
         self._df = Counter(term for terms in corpus for term in set(terms))
         self._retriever = bm25s.BM25()
         if self.chunks:
