@@ -28,6 +28,7 @@ BROWSER_LINE_RE = re.compile(r"^(?:\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{2}(?:\
                              r"(?:file|https?)://\S+\s+\d{1,4}\s*/\s*\d{1,4}$)", re.I)
 SPACES_RE = re.compile(r"\s+")
 WORD_RE = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+MARKER_RE = re.compile(r"^(?:[-*+•‣◦▪]|\d{1,3}[.)])\s+\S")
 HYPHEN_END_RE = re.compile(r"([A-Za-z]+)-$")
 
 
@@ -72,6 +73,7 @@ def _paragraphs(lines: list[str], width: int) -> list[list[str]]:
     paras: list[list[str]] = []
     cur: list[str] = []
     prev = ""
+    cur_indent = 0
     for ln in lines:
         s = SPACES_RE.sub(" ", ln).strip()
         if not s:
@@ -82,9 +84,12 @@ def _paragraphs(lines: list[str], width: int) -> list[list[str]]:
         if cur:
             first = s.split(" ", 1)[0]
             early = len(SPACES_RE.sub(" ", prev).strip()) + 1 + len(first) <= 0.85 * width
-            if early or _indent(ln) != _indent(prev):
+            hanging = bool(MARKER_RE.match(cur[0])) and _indent(ln) > cur_indent  # a list item's next line
+            if early or MARKER_RE.match(s) or (_indent(ln) != _indent(prev) and not hanging):
                 paras.append(cur)
                 cur = []
+        if not cur:
+            cur_indent = _indent(ln)
         cur.append(s)
         prev = ln
     if cur:

@@ -23,7 +23,7 @@ from rag.types import Chunk
 
 log = logging.getLogger(__name__)
 
-SOFT_BREAKS = str.maketrans({"\n": " ", "\r": " ", "\f": " ", "\t": " ", "\v": " "})
+WS_RUN_RE = re.compile(r"\s+")
 CODE_LINE_RE = re.compile(r"[^\n]+")
 
 
@@ -47,6 +47,25 @@ class Sentence:
     @property
     def section_label(self) -> str:
         return section_label(self.section, self.chunk.title)
+
+
+def collapse(text: str) -> tuple[str, list[int]]:
+    """Whitespace runs (line breaks included) as one space, and each kept char's offset in text.
+
+    spaCy then sees a hard-wrapped paragraph exactly as it sees the same paragraph unwrapped.
+    """
+    out: list[str] = []
+    index: list[int] = []
+    pos = 0
+    for m in WS_RUN_RE.finditer(text):
+        out.append(text[pos:m.start()])
+        index.extend(range(pos, m.start()))
+        out.append(" ")
+        index.append(m.start())
+        pos = m.end()
+    out.append(text[pos:])
+    index.extend(range(pos, len(text)))
+    return "".join(out), index
 
 
 def chunk_blocks(chunk: Chunk) -> list[Block]:
@@ -77,7 +96,8 @@ def units(chunk: Chunk) -> list[tuple[Block, int, int]]:
 class SentenceAnalyzer:
     """Splits chunks into sentences with entities; thread-safe, bounded cache."""
 
-    def __init__(self, cache_size: int = 4096) -> None:
+    def __init__(self, cache_size: int = 4096, headings: bool = False) -> None:
+        self.headings = headings  # a heading is a label, not a claim: left out unless asked for
         self._nlp = None
         self._lock = Lock()
         self._cache: OrderedDict[str, list[Sentence]] = OrderedDict()
@@ -115,15 +135,18 @@ class SentenceAnalyzer:
         return f"{chunk.chunk_id}:{chunk.start}:{hash(chunk.text)}"
 
     def _analyze_new(self, chunks: list[Chunk]) -> None:
-        pieces = [(c, b, lo, hi) for c in chunks for b, lo, hi in units(c) if c.text[lo:hi].strip()]
+        pieces = [(c, b, lo, hi) for c in chunks for b, lo, hi in units(c)
+                  if c.text[lo:hi].strip() and (self.headings or b.kind != "heading")]
         per_chunk: dict[str, list[Sentence]] = {self._cache_key(c): [] for c in chunks}
-        docs = self.nlp.pipe([c.text[lo:hi].translate(SOFT_BREAKS) for c, _, lo, hi in pieces], batch_size=64)
-        for (chunk, block, lo, _), doc in zip(pieces, docs):
+        flat = [collapse(c.text[lo:hi]) for c, _, lo, hi in pieces]
+        docs = self.nlp.pipe([f for f, _ in flat], batch_size=64)
+        for (chunk, block, lo, _), (_, index), doc in zip(pieces, flat, docs):
             for sent in doc.sents:
-                a = lo + sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
-                b = a + len(sent.text.strip())
-                if b - a < 2:
+                text = sent.text.strip()
+                if len(text) < 2:
                     continue
+                first = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+                a, b = lo + index[first], lo + index[first + len(text) - 1] + 1
                 per_chunk[self._cache_key(chunk)].append(
                     Sentence(
                         chunk=chunk,
@@ -133,7 +156,7 @@ class SentenceAnalyzer:
                         entities=tuple((e.text, e.label_) for e in sent.ents),
                         kind=block.kind,
                         section=block.section,
-                        page=block.page,
+                        page=block.page or chunk.page,
                     )
                 )
         for key, sents in per_chunk.items():
