@@ -4,8 +4,8 @@ Every loader renders its format into one plain-text convention that this module 
 so the structure is recomputed from the text alone wherever a text travels (ingest, evals):
 - paragraphs are separated by a blank line; a single line break inside a paragraph is a space
   when the text is hard-wrapped (a line that ended early on purpose ends its paragraph);
-- "# Heading" lines (ATX, level = number of #), setext underlines and short isolated
-  title-like lines are headings;
+- "# Heading" lines (ATX, level = number of #) and setext underlines are headings; in a text
+  without them, short isolated title-like lines (and a first title line) are taken as headings;
 - "- item", "* item", "1. item" and timeline lines ("09:15 UTC: ...") are list items;
 - "| a | b |" lines are table rows; ``` fences hold code (one block per line);
 - a form feed "\\f" separates PDF pages (page n = number of "\\f" before an offset, plus one).
@@ -80,9 +80,9 @@ def _strip_span(text: str, lo: int, hi: int) -> tuple[int, int]:
 def _wrap_width(text: str, lines: list[_Line]) -> int | None:
     """The hard-wrap width (90th percentile line length), or None when lines are not wrapped."""
     lengths = sorted(len(ln.text(text).rstrip()) for ln in lines if ln.text(text).strip())
-    if len(lengths) < 4:
+    if len(lengths) < 2:
         return None
-    width = lengths[int(0.9 * (len(lengths) - 1))]
+    width = lengths[-1] if len(lengths) < 10 else lengths[int(0.9 * (len(lengths) - 1))]
     return width if width <= WRAPPED_MAX_WIDTH else None
 
 
@@ -92,7 +92,9 @@ def _ends_early(text: str, line: _Line, nxt: _Line, width: int | None) -> bool:
     words = nxt.text(text).split()
     if line.brk == PAGE_BREAK:  # a paragraph continues over a page only mid-sentence
         return cur.endswith(tuple(".!?:")) or not words or not words[0][:1].islower()
-    if width is None:
+    if words and words[0][:1].islower() and not cur.endswith(tuple(".!?:")):
+        return False  # a sentence visibly runs on
+    if width is None:  # unwrapped: a line is a paragraph
         return True
     if not words:
         return True
@@ -241,13 +243,14 @@ def page_at(starts: list[int], offset: int) -> int:
 def detect(text: str) -> list[Block]:
     """The blocks of a text, in order, with heading paths and (for paged text) pages."""
     raws = _raw_blocks(text)
+    explicit = any(kind == "heading" for kind, *_ in raws)  # marked-up headings: no guessing
     starts = page_starts(text)
     paged = len(starts) > 1
     out: list[Block] = []
     path: list[tuple[int, str]] = []
     for i, raw in enumerate(raws):
         kind, lo, hi, level, _ = raw
-        if kind == "paragraph":
+        if kind == "paragraph" and not explicit:
             level = _heading_level(text, raw, first=i == 0)
             kind = "heading" if level else kind
         if kind == "heading":
