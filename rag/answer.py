@@ -119,7 +119,8 @@ class ExtractiveAnswerer:
         citations = [
             Citation(n=i, source=s.sentence.chunk.source, chunk_id=s.sentence.chunk.chunk_id,
                      quote=s.sentence.text, start=s.sentence.start, end=s.sentence.end,
-                     score=round(s.score, 4), title=s.sentence.chunk.title)
+                     score=round(s.score, 4), title=s.sentence.chunk.title,
+                     page=s.sentence.page, section=s.sentence.section_label)
             for i, s in enumerate(chosen, start=1)
         ]
         text = " ".join(f"{c.quote} [{c.n}]" for c in citations)

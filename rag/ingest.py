@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-META_KEYS = ["source", "title", "path", "start", "end"]
+MAX_TITLE_CHARS = 120
+META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "blocks"]
+# title and section go into the embedded text (rag.structure.index_text's layout), never the rest
+EMBED_KEYS = ["title", "section"]
 
 
 @dataclass(frozen=True)
@@ -115,21 +118,31 @@ def _to_document(rec: SourceRecord):
     return Document(
         id_=rec.doc_id,
         text=rec.text,
-        metadata={"source": rec.source, "title": rec.title, "path": rec.path},
-        excluded_embed_metadata_keys=META_KEYS,
+        metadata={"source": rec.source, "title": rec.title[:MAX_TITLE_CHARS], "path": rec.path},
+        excluded_embed_metadata_keys=[k for k in META_KEYS if k not in EMBED_KEYS],
         excluded_llm_metadata_keys=META_KEYS,
+        metadata_template="{value}",
+        metadata_seperator="\n",
+        text_template="{metadata_str}\n\n{content}",
     )
 
 
 def make_splitter(settings: Settings, embedder: Embedder):
-    """Sentence-aware chunks sized in the embedder's own tokens; ids "<doc_id>#<n>"."""
-    from rag.llama_adapters import SpanSentenceSplitter
+    """Section-aware, sentence-aware chunks sized in the embedder's own tokens; ids "<doc_id>#<n>".
 
-    return SpanSentenceSplitter(
+    The chunk size counts the chunk's own text; the title and section embedded with it
+    (at most ~MAX_TITLE_CHARS + 160 chars) stay within MiniLM's 256 word pieces.
+    """
+    from rag.llama_adapters import SectionSplitter
+
+    return SectionSplitter(
+        section_chunks=settings.section_chunks,
+        min_section_tokens=max(1, settings.chunk_size // 4),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
+        paragraph_separator="\n\n",
         tokenizer=lambda text: [0] * embedder.count_tokens(text),
-        include_metadata=True,  # all keys are excluded from the embedded text
+        include_metadata=True,
         id_func=lambda i, doc: f"{doc.doc_id}#{i}",
     )
 
@@ -152,11 +165,10 @@ class _Batch:
 def node_chunk(node) -> Chunk:
     from llama_index.core.schema import MetadataMode
 
-    meta = node.metadata
+    from rag.retrieve import chunk_from
+
     text = node.get_content(metadata_mode=MetadataMode.NONE)
-    return Chunk(node.node_id, str(node.ref_doc_id or ""), str(meta.get("source", "")),
-                 str(meta.get("title", "")), text, int(meta.get("start", 0)),
-                 int(meta.get("end", len(text))))
+    return chunk_from(node.node_id, text, {**node.metadata, "ref_doc_id": node.ref_doc_id or ""})
 
 
 class Ingestor:

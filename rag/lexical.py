@@ -35,7 +35,8 @@ INSERT OR IGNORE INTO meta(key, value) VALUES ('version', 0);
 CREATE TABLE IF NOT EXISTS chunks(
     rowid INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL,
     source TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
-    start_char INTEGER NOT NULL, end_char INTEGER NOT NULL);
+    start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
+    section TEXT NOT NULL DEFAULT '', page INTEGER, blocks TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'");
@@ -108,7 +109,7 @@ class IndexDB:
 
 
 def terms_of(chunk: Chunk) -> str:
-    return " ".join(content_terms(chunk.text))
+    return " ".join(content_terms(chunk.index_text))  # title + section + text
 
 
 class LexicalIndex:
@@ -124,9 +125,10 @@ class LexicalIndex:
         n = 0
         for c in chunks:
             cur = conn.execute(
-                "INSERT INTO chunks(chunk_id, doc_id, source, title, text, start_char, end_char)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (c.chunk_id, c.doc_id, c.source, c.title, c.text, c.start, c.end),
+                "INSERT INTO chunks(chunk_id, doc_id, source, title, text, start_char, end_char,"
+                " section, page, blocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.chunk_id, c.doc_id, c.source, c.title, c.text, c.start, c.end, c.section, c.page,
+                 c.blocks),
             )
             conn.execute("INSERT INTO chunks_fts(rowid, terms) VALUES (?, ?)", (cur.lastrowid, terms_of(c)))
             n += 1
@@ -161,15 +163,17 @@ class LexicalIndex:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
         rows = self.db.query(
-            "SELECT c.chunk_id, c.doc_id, c.source, c.title, c.text, c.start_char, c.end_char, -f.rank"
+            "SELECT c.chunk_id, c.doc_id, c.source, c.title, c.text, c.start_char, c.end_char,"
+            " c.section, c.page, c.blocks, -f.rank"
             " FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) f"
             " JOIN chunks c ON c.rowid = f.rowid ORDER BY f.rank",
             (match, n),
         )
-        return [(Chunk(*row[:7]), float(row[7])) for row in rows if row[7] > 0]
+        return [(Chunk(*row[:10]), float(row[10])) for row in rows if row[10] > 0]
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         rows = self.db.query(
-            "SELECT chunk_id, doc_id, source, title, text, start_char, end_char FROM chunks"
+            "SELECT chunk_id, doc_id, source, title, text, start_char, end_char, section, page, blocks"
+            " FROM chunks"
             " WHERE doc_id = ? ORDER BY start_char", (doc_id,))
         return [Chunk(*row) for row in rows]

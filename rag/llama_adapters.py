@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import BaseNode, MetadataMode
 from llama_index.vector_stores.chroma import ChromaVectorStore
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
+
+from rag.structure import Block, common_section, detect, encode_blocks, page_at, page_starts, section_label
+
+MAX_SECTION_CHARS = 160
 
 
 class EmbedderAdapter(BaseEmbedding):
@@ -64,6 +69,84 @@ class SpanSentenceSplitter(SentenceSplitter):
             node.start_char_idx, node.end_char_idx = start, start + len(text)
             node.metadata["start"], node.metadata["end"] = start, start + len(text)
             last[doc.doc_id] = (start, start + len(text))
+        return nodes
+
+
+class SectionSplitter(SpanSentenceSplitter):
+    """Chunks by section: a chunk never straddles a heading, except where tiny sections merge.
+
+    Within a section (or the whole text, with section_chunks off) llama-index's sentence
+    splitting applies. Each chunk's metadata gets exact "start"/"end", "section" (heading path,
+    without the title), "page" (paged text) and "blocks" (its block structure, JSON).
+    """
+
+    section_chunks: bool = Field(default=True)
+    min_section_tokens: int = Field(default=40)
+
+    def __init__(self, section_chunks: bool = True, min_section_tokens: int = 40, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.section_chunks = section_chunks
+        self.min_section_tokens = min_section_tokens
+
+    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+        from llama_index.core.node_parser.node_utils import build_nodes_from_splits
+
+        out: list[BaseNode] = []
+        for doc in nodes:
+            text = doc.get_content(metadata_mode=MetadataMode.NONE)
+            blocks = detect(text)
+            spans = self._spans(text, blocks)
+            chunk_nodes = build_nodes_from_splits([text[a:b] for a, b in spans], doc, id_func=self.id_func)
+            title = str(doc.metadata.get("title", ""))
+            starts = page_starts(text)
+            for node, (a, b) in zip(chunk_nodes, spans):
+                inside = [blk for blk in blocks if blk.end > a and blk.start < b]
+                body = [blk for blk in inside if blk.kind != "heading"] or inside
+                section = section_label(common_section([blk.section for blk in body]), title)
+                node.metadata.update({"start": a, "end": b, "blocks": encode_blocks(inside, a, b)})
+                if section:
+                    node.metadata["section"] = section[:MAX_SECTION_CHARS]
+                if len(starts) > 1:
+                    node.metadata["page"] = page_at(starts, a)
+            out.extend(chunk_nodes)
+        return out
+
+    def _spans(self, text: str, blocks: list[Block]) -> list[tuple[int, int]]:
+        groups = self._section_groups(text, blocks) if self.section_chunks else [(0, len(text))]
+        spans: list[tuple[int, int]] = []
+        for lo, hi in groups:
+            sub = text[lo:hi]
+            prev = (-1, 0)
+            for piece in self.split_text(sub):
+                pos = locate(sub, piece, *prev)
+                if pos < 0:
+                    raise ValueError("a chunk is not a slice of its document")
+                prev = (pos, pos + len(piece))
+                spans.append((lo + pos, lo + pos + len(piece)))
+        return spans
+
+    def _section_groups(self, text: str, blocks: list[Block]) -> list[tuple[int, int]]:
+        """Spans of sections (a heading and what follows it), tiny ones merged with a neighbour."""
+        cuts = [b.start for b in blocks if b.kind == "heading"]
+        bounds = sorted({0, *cuts, len(text)})
+        sections = [(a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
+        size = [len(self._tokenizer(text[a:b])) for a, b in sections]
+        groups: list[list[int]] = []  # [start, end, tokens]
+        for (a, b), n in zip(sections, size):
+            if groups and groups[-1][2] < self.min_section_tokens and groups[-1][2] + n <= self.chunk_size:
+                groups[-1][1], groups[-1][2] = b, groups[-1][2] + n
+            else:
+                groups.append([a, b, n])
+        if len(groups) > 1 and groups[-1][2] < self.min_section_tokens and \
+                groups[-2][2] + groups[-1][2] <= self.chunk_size:
+            last = groups.pop()
+            groups[-1][1], groups[-1][2] = last[1], groups[-1][2] + last[2]
+        return [(a, b) for a, b, _ in groups] or [(0, len(text))]
+
+    def _postprocess_parsed_nodes(self, nodes: list[BaseNode], parent_doc_map: dict) -> list[BaseNode]:
+        nodes = SentenceSplitter._postprocess_parsed_nodes(self, nodes, parent_doc_map)
+        for node in nodes:  # llama-index re-finds spans by text search; ours are exact
+            node.start_char_idx, node.end_char_idx = node.metadata["start"], node.metadata["end"]
         return nodes
 
 

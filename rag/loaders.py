@@ -1,13 +1,22 @@
 """Read one file into extracted text + title. Offsets everywhere refer to this text.
 
-For .txt/.md the extracted text is the file's own text (decoded UTF-8, newlines kept).
+- .txt: the file's own text (decoded UTF-8, newlines kept); its structure is read from the
+  text itself (rag.structure: hard wraps, headings, list items).
+- .md, .html, .pdf: a cleaned rendering in rag.structure's plain-text convention ("# " headings,
+  "- " list items, "| a | b |" table rows, blank lines between paragraphs, "\\f" between PDF
+  pages), so that block structure, sections and pages are recomputed exactly from the text.
+  Markdown reads the text of links and images, not their URLs, without emphasis markers;
+  HTML keeps visible text only (rag.html_render); PDF text has hyphenation joined and repeated page
+  headers/footers and page numbers dropped (rag.pdf_render).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from rag.structure import PAGE_BREAK, detect, page_starts
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +32,11 @@ class UnreadableFile(Exception):
 class LoadedFile:
     text: str
     title: str
+    pages: list[tuple[int, int]] = field(default_factory=list)  # PDF: [start, end) per page
+
+    @property
+    def blocks(self):
+        return detect(self.text)
 
 
 def _decode(raw: bytes) -> str:
@@ -42,32 +56,34 @@ def _first_line_title(text: str, fallback: str) -> str:
     return fallback
 
 
-def _load_html(raw: bytes) -> LoadedFile:
-    from bs4 import BeautifulSoup
+def _first_heading(text: str) -> str:
+    for b in detect(text):
+        if b.kind == "heading":
+            return " ".join(text[b.start:b.end].split())[:MAX_TITLE_CHARS]
+    return ""
 
-    soup = BeautifulSoup(_decode(raw), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    if soup.title:
-        soup.title.decompose()
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    text = "\n".join(line for line in lines if line)
-    return LoadedFile(text, title or _first_line_title(text, ""))
+
+def _load_markdown(raw: bytes) -> LoadedFile:
+    from rag.md_render import render_markdown
+
+    text = render_markdown(_decode(raw))
+    return LoadedFile(text, _first_heading(text) or _first_line_title(text, ""))
+
+
+def _load_html(raw: bytes) -> LoadedFile:
+    from rag.html_render import render_html
+
+    title, text = render_html(_decode(raw))
+    return LoadedFile(text, title or _first_heading(text) or _first_line_title(text, ""))
 
 
 def _load_pdf(path: Path) -> LoadedFile:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from rag.pdf_render import render_pdf
 
-    try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PyPdfError, ValueError, KeyError, OSError) as exc:
-        raise UnreadableFile(f"cannot parse PDF ({exc})") from exc
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    return LoadedFile(text, title.strip() or _first_line_title(text, ""))
+    title, text = render_pdf(path)
+    starts = page_starts(text)
+    ends = [s - len(PAGE_BREAK) for s in starts[1:]] + [len(text)]
+    return LoadedFile(text, title or _first_line_title(text, ""), list(zip(starts, ends)))
 
 
 def load_file(path: Path) -> LoadedFile:
@@ -77,18 +93,22 @@ def load_file(path: Path) -> LoadedFile:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
     try:
         raw = path.read_bytes() if suffix != ".pdf" else b""
+        if suffix == ".pdf" and not path.is_file():
+            raise IsADirectoryError(21, "Is a directory")
     except OSError as exc:
         raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
     if suffix == ".pdf":
         loaded = _load_pdf(path)
     elif suffix in {".html", ".htm"}:
         loaded = _load_html(raw)
+    elif suffix in {".md", ".markdown"}:
+        loaded = _load_markdown(raw)
     else:
         text = _decode(raw)
         loaded = LoadedFile(text, _first_line_title(text, path.stem))
-    if not loaded.text.strip():
+    if not loaded.text.replace(PAGE_BREAK, "").strip():
         raise UnreadableFile("no text")
-    return LoadedFile(loaded.text, loaded.title or path.stem)
+    return LoadedFile(loaded.text, loaded.title or path.stem, loaded.pages)
 
 
 def iter_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:

@@ -35,6 +35,9 @@ def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
         text=text,
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", len(text))),
+        section=str(meta.get("section") or ""),
+        page=int(meta["page"]) if meta.get("page") else None,
+        blocks=str(meta.get("blocks") or ""),
     )
 
 

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # chunking, in the embedder's word pieces (MiniLM reads at most 256)
     chunk_size: int = 160
     chunk_overlap: int = 32
+    section_chunks: bool = True  # chunks never straddle a heading (tiny sections merged)
 
     # retrieval
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"

@@ -16,6 +16,16 @@ class Chunk:
     text: str
     start: int
     end: int
+    section: str = ""  # heading path "A > B" (title left out)
+    page: int | None = None  # PDF page the chunk starts on
+    blocks: str = ""  # its block structure (rag.structure.encode_blocks JSON), "" if unknown
+
+    @property
+    def index_text(self) -> str:
+        """Title and section, then the text: what is embedded and indexed lexically."""
+        from rag.structure import index_text
+
+        return index_text(self.title, self.section, self.text)
 
 
 @dataclass(frozen=True)
@@ -40,9 +50,20 @@ class Citation:
     end: int
     score: float
     title: str = ""
+    page: int | None = None  # PDF page of the quote
+    section: str = ""  # heading path of the quote, "A > B"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for key in ("page", "section"):
+            if not out[key]:
+                del out[key]
+        return out
+
+    @property
+    def location(self) -> str:
+        """ "Section A > B, p. 3" (either part may be missing)."""
+        return ", ".join(x for x in (self.section, f"p. {self.page}" if self.page else "") if x)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def passage_html(c: Citation, hits: list[Hit]) -> str:
 
 def source_html(c: Citation, hits: list[Hit], uid: str) -> str:
     title = _esc(c.title or _file_name(c.source))
+    if c.location:
+        title += f' <span class="rag-where">— {_esc(c.location)}</span>'
     return (
         f'<details class="rag-source" id="rag-src-{uid}-{c.n}">'
         f'<summary><b>[{c.n}]</b> {title} '

@@ -84,3 +84,110 @@ def test_read_files_skips_bad_ones_and_keeps_the_rest(tmp_path, caplog):
 def test_missing_path_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_files([tmp_path / "nope"])
+
+
+def _blocks(loaded):
+    return [(b.kind, loaded.text[b.start:b.end]) for b in loaded.blocks]
+
+
+def test_markdown_reads_link_and_image_text_not_urls_and_keeps_structure(tmp_path):
+    f = tmp_path / "r.md"
+    f.write_text(
+        "# Release notes\n\nVersion 2 adds *cited* answers, see [the guide](https://x.example/guide)\n"
+        "and ![a diagram of the pipeline](img/p.png).\n\n## Install\n\n- run `make setup`\n"
+        "- then **start** it\n\n1. first\n2. second\n\n| key | value |\n|---|---|\n| port | 7860 |\n\n"
+        "```\nmake chat\n```\n"
+    )
+    loaded = load_file(f)
+    assert "https://" not in loaded.text and "img/p.png" not in loaded.text and "*" not in loaded.text
+    assert _blocks(loaded) == [
+        ("heading", "Release notes"),
+        ("paragraph", "Version 2 adds cited answers, see the guide and a diagram of the pipeline."),
+        ("heading", "Install"),
+        ("list_item", "run make setup"), ("list_item", "then start it"),
+        ("list_item", "first"), ("list_item", "second"),
+        ("table_row", "key | value"), ("table_row", "port | 7860"),
+        ("code", "make chat"),
+    ]
+    assert loaded.title == "Release notes"
+    assert loaded.blocks[3].section == ("Release notes", "Install")
+
+
+def test_html_blocks_break_inline_elements_do_not(tmp_path):
+    f = tmp_path / "p.html"
+    f.write_text(
+        "<html><head><title>Pump</title></head><body><h2>Seals</h2><p>Change the <b>seal</b> every"
+        " <a href='/x'>500 hours</a>.</p><div>Check<br>the valve.</div><ul><li>Item one</li>"
+        "<li>Item <i>two</i></li></ul><table><tr><th>Part</th><th>Hours</th></tr>"
+        "<tr><td>Seal</td><td>500</td></tr></table><pre>pump --reset\npump --start</pre></body></html>"
+    )
+    assert _blocks(load_file(f)) == [
+        ("heading", "Seals"), ("paragraph", "Change the seal every 500 hours."),
+        ("paragraph", "Check"), ("paragraph", "the valve."),
+        ("list_item", "Item one"), ("list_item", "Item two"),
+        ("table_row", "Part | Hours"), ("table_row", "Seal | 500"),
+        ("code", "pump --reset"), ("code", "pump --start"),
+    ]
+
+
+HIDDEN = [
+    "<p style='display:none'>HIDDEN</p>",
+    "<p style='DISPLAY: none !important'>HIDDEN</p>",
+    "<p style='visibility:hidden'>HIDDEN</p>",
+    "<p hidden>HIDDEN</p>",
+    "<p style='color:#fff'>HIDDEN</p>",
+    "<p style='color: rgb(255, 255, 255)'>HIDDEN</p>",
+    "<div style='background:#000'><span style='color:#010101'>HIDDEN</span></div>",
+    "<p style='font-size:0'>HIDDEN</p>",
+    "<p style='font-size:0.5px'>HIDDEN</p>",
+    "<p style='opacity:0'>HIDDEN</p>",
+    "<p style='position:absolute;left:-9999px'>HIDDEN</p>",
+    "<p style='height:0;overflow:hidden'>HIDDEN</p>",
+    "<p style='clip:rect(0 0 0 0);position:absolute'>HIDDEN</p>",
+    "<p style='color:transparent'>HIDDEN</p>",
+    "<style>.sr {display:none} @media screen { #x { visibility: hidden } }</style>"
+    "<p class='sr'>HIDDEN</p><p id='x'>HIDDEN</p>",
+    "<!-- HIDDEN --><script>HIDDEN</script><template><p>HIDDEN</p></template><noscript>HIDDEN</noscript>",
+    "<input type='hidden' value='HIDDEN'><textarea>HIDDEN</textarea>",
+]
+
+
+@pytest.mark.parametrize("snippet", HIDDEN)
+def test_html_hidden_text_never_reaches_the_extracted_text(tmp_path, snippet):
+    f = tmp_path / "h.html"
+    f.write_text(f"<html><body><p>Visible text stays.</p>{snippet}</body></html>")
+    text = load_file(f).text
+    assert "Visible text stays." in text
+    assert "HIDDEN" not in text
+
+
+def test_html_visible_coloured_text_is_kept(tmp_path):
+    f = tmp_path / "c.html"
+    f.write_text("<body><div style='background:#000'><p style='color:#fff'>White on black.</p></div>"
+                 "<p style='color:red'>Red on white.</p></body>")
+    text = load_file(f).text
+    assert "White on black." in text and "Red on white." in text
+
+
+def test_pdf_pages_furniture_and_hyphenation():
+    from rag.pdf_render import render_pages
+
+    pages = [
+        "12/1/26, 9:46 PM                 Report\n  Title of the report\n\n"
+        "  This paragraph explains how the system processes infor-\n"
+        "  mation about packages and their dependencies when it runs.\n\n"
+        "  Second paragraph on page one is long enough to wrap over\n"
+        "  two lines of the printed page.\n"
+        "file:///tmp/r.html                      1/3",
+        "12/1/26, 9:46 PM                 Report\n"
+        "  Page two states a fact that is well-known to every well-\n"
+        "  known package maintainer, and the last line is not yet at\n"
+        "  the end of its sentence, which goes on to the next page\n"
+        "file:///tmp/r.html                      2/3",
+        "12/1/26, 9:46 PM                 Report\n  and is finished on page three.\n\n  3\n",
+    ]
+    text = render_pages(pages)
+    assert "PM" not in text and "file:" not in text and "1/3" not in text
+    assert "processes information about packages" in text and "every well-known package" in text
+    assert "next page\fand is finished" in text  # a sentence running over a page stays one paragraph
+    assert text.count("\f") == 2
