@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="evaluate on the seed golden set or an evaldata-shaped set")
     p.add_argument("--dataset", default="seed",
-                   help="'seed', a folder with documents.jsonl + questions.jsonl, or a set name under "
+                   help="'seed', a set under evals/datasets (realdocs_dev, realdocs_dev_pdf, ...), a folder with "
+                        "documents.jsonl + questions.jsonl, or a set name under "
                         "$RAG_EVALDATA_DIR (default ../shared/evaldata)")
     p.add_argument("--mode", choices=["extractive", "generative"], default="extractive")
     p.add_argument("--limit", type=int, help="first N/2 answerable + first N/2 unanswerable questions")

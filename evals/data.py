@@ -2,6 +2,12 @@
 
 evaldata shape: documents.jsonl {id, title, text, source} and questions.jsonl
 {id, question, answers, gold_doc_ids, answerable}. Read in place, never copied.
+
+Real-document shape (evals/datasets/realdocs_*): files/ (real .txt/.md/.html/.pdf files, read
+through rag.ingest.read_files, so PDFs go through the PDF loader) and questions.jsonl
+{id, question, answerable, kind, doc, answers, answer_match, gold_passage}, or a dataset.json
+{"questions": "<path relative to the folder>"} to share another set's questions (the *_pdf twins).
+`doc` is a file stem; `gold_passage` is located in that file's extracted text (see goldspan).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SEED_QUESTIONS = Path(__file__).resolve().parent / "datasets" / "seed.jsonl"
 SEEDS_DIR = ROOT / "seeds"
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 DEFAULT_EVALDATA = "../shared/evaldata"
 
 
@@ -35,6 +42,9 @@ class EvalQuestion:
     must_cite: str = ""
     history: list[dict] = field(default_factory=list)
     context_doc_id: str = ""
+    gold_passage: str = ""
+    gold_spans: tuple[tuple[str, int, int], ...] = ()  # (doc_id, start, end) in the extracted text
+    answer_match: str = "any"  # "all": a list answer must hold every gold string
 
 
 @dataclass
@@ -104,14 +114,23 @@ def load_seed(questions_path: Path = SEED_QUESTIONS, seeds_dir: Path = SEEDS_DIR
     return EvalSet("seed", str(questions_path), records, questions, file_hash(questions_path, *files))
 
 
+def resolve_realdocs(name: str) -> Path | None:
+    """A real-document set: a folder (path, or name under evals/datasets) holding files/."""
+    for candidate in (Path(name), DATASETS_DIR / name):
+        if (candidate / "files").is_dir() and _questions_path(candidate).is_file():
+            return candidate.resolve()
+    return None
+
+
 def resolve_dataset(name: str) -> Path:
     """A folder with documents.jsonl + questions.jsonl, given as a path or a set name."""
     for candidate in (Path(name), evaldata_dir() / name):
         if (candidate / "documents.jsonl").is_file() and (candidate / "questions.jsonl").is_file():
             return candidate.resolve()
     raise InputError(
-        f"no evaluation set '{name}': give 'seed', a folder with documents.jsonl and "
-        f"questions.jsonl, or a set name under {evaldata_dir()} (RAG_EVALDATA_DIR)"
+        f"no evaluation set '{name}': give 'seed', a set under evals/datasets (e.g. realdocs_dev), "
+        f"a folder with documents.jsonl and questions.jsonl, or a set name under {evaldata_dir()} "
+        f"(RAG_EVALDATA_DIR)"
     )
 
 
@@ -125,8 +144,51 @@ def load_evaldata(folder: Path) -> EvalSet:
     return EvalSet(folder.name, str(folder), records, questions, file_hash(docs_path, q_path))
 
 
+def _questions_path(folder: Path) -> Path:
+    meta = folder / "dataset.json"
+    if meta.is_file():
+        return (folder / json.loads(meta.read_text(encoding="utf-8"))["questions"]).resolve()
+    return folder / "questions.jsonl"
+
+
+def load_realdocs(folder: Path) -> EvalSet:
+    """files/ through the product's loaders; gold passages located in the extracted texts."""
+    from dataclasses import replace
+
+    from evals.goldspan import locate
+    from rag.ingest import read_files
+
+    loaded, skipped = read_files([folder / "files"])
+    if skipped:
+        raise InputError(f"{folder.name}: unreadable files: {skipped}")
+    records = [replace(r, doc_id=f"{folder.name}/{Path(r.path).name}", source=f"{folder.name}/{Path(r.path).name}")
+               for r in loaded]
+    by_stem = {Path(r.doc_id).stem: r for r in records}
+    q_path = _questions_path(folder)
+    questions, missing = [], []
+    for row in read_jsonl(q_path):
+        q = _question(row, [])
+        rec = by_stem.get(row.get("doc") or "")
+        if q.answerable:
+            if rec is None:
+                raise InputError(f"{folder.name}: question {q.id}: no document with stem {row.get('doc')!r}")
+            spans = tuple((rec.doc_id, s, e) for s, e in locate(rec.text, row["gold_passage"]))
+            if not spans:
+                missing.append(q.id)
+            q = replace(q, gold_doc_ids=[rec.doc_id], gold_passage=row["gold_passage"], gold_spans=spans,
+                        answer_match=row.get("answer_match") or "any")
+        questions.append(q)
+    if missing:
+        raise InputError(f"{folder.name}: gold passage not found in the extracted text for {missing}")
+    files = sorted((folder / "files").iterdir())
+    return EvalSet(folder.name, str(folder), records, questions, file_hash(q_path, *files))
+
+
 def load_dataset(name: str) -> EvalSet:
-    return load_seed() if name == "seed" else load_evaldata(resolve_dataset(name))
+    if name == "seed":
+        return load_seed()
+    realdocs = resolve_realdocs(name)
+    return load_realdocs(realdocs) if realdocs else load_evaldata(resolve_dataset(name))
 
 
 def select(ds: EvalSet, limit: int | None = None, scope: str = "all") -> EvalSet:

@@ -7,6 +7,15 @@ from pathlib import Path
 
 # (section, label, path into a column's metrics, format)
 ROWS: list[tuple[str, str, str, str]] = [
+    ("Real documents (answerable: gold passage + gold string)",
+     "answered with the right cited passage", "realdocs.right_cited_passage", "pct"),
+    ("", "a citation overlaps the gold passage", "realdocs.cites_gold_passage", "pct"),
+    ("", "answer holds the gold string(s)", "realdocs.answer_has_gold", "pct"),
+    ("", "a citation is in the gold document", "realdocs.cites_gold_doc", "pct"),
+    ("", "false refusals (answerable refused)", "realdocs.false_refusal", "pct"),
+    ("", "unanswerable refused", "realdocs.unanswerable_refused", "pct"),
+    ("", "near-miss refused", "realdocs.near_miss_refused", "pct"),
+    ("", "out-of-scope refused", "realdocs.out_of_scope_refused", "pct"),
     ("Retrieval (answerable, vs gold doc ids)", "hit@1", "retrieval.hit@1", "f3"),
     ("", "hit@3", "retrieval.hit@3", "f3"),
     ("", "hit@5", "retrieval.hit@5", "f3"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from evals import goldspan
 from evals import metrics as m
 from evals.data import EvalQuestion
 
@@ -83,10 +84,50 @@ def by_kind(rows: list[dict], qs: list[EvalQuestion]) -> dict:
 
 
 def _correct(r: dict, q: EvalQuestion) -> bool:
-    """Refused when unanswerable; answered with a gold string when answerable."""
+    """Refused when unanswerable; answered with a gold string when answerable.
+
+    Real-document questions (with gold spans) are correct only when answered with the right
+    cited passage (see realdocs).
+    """
     if not q.answerable:
         return bool(r["refused"])
+    if q.gold_spans:
+        return right_cited(r, q)
     return not r["refused"] and m.contains_answer(m.strip_markers(r["answer"]), q.answers)
+
+
+def cites_gold(r: dict, q: EvalQuestion) -> bool:
+    """Answered, and a citation shares at least one character with the gold passage."""
+    return not r["refused"] and any(goldspan.overlaps(c, q.gold_spans) for c in r["citations"])
+
+
+def right_cited(r: dict, q: EvalQuestion) -> bool:
+    """Answered with the right cited passage: a citation overlaps the gold passage and the answer
+    holds the gold string (every gold string for list answers)."""
+    return cites_gold(r, q) and goldspan.has_gold(r["answer"], q.answers, q.answer_match)
+
+
+def realdocs(rows: list[dict], qs: list[EvalQuestion]) -> dict | None:
+    """The real-document sets' headline numbers; None for sets without gold passages."""
+    if not any(q.gold_spans for q in qs):
+        return None
+    yes = [(r, q) for r, q in zip(rows, qs) if q.answerable and q.gold_spans]
+    no = [(r, q) for r, q in zip(rows, qs) if not q.answerable]
+    near = [r["refused"] for r, q in no if q.kind == "near-miss"]
+    out_of_scope = [r["refused"] for r, q in no if q.kind != "near-miss"]
+    return {
+        "right_cited_passage": _rate([right_cited(r, q) for r, q in yes]),
+        "cites_gold_passage": _rate([cites_gold(r, q) for r, q in yes]),
+        "answer_has_gold": _rate([not r["refused"] and goldspan.has_gold(r["answer"], q.answers, q.answer_match)
+                                  for r, q in yes]),
+        "cites_gold_doc": _rate([not r["refused"] and any(c.get("doc_id") in q.gold_doc_ids for c in r["citations"])
+                                 for r, q in yes]),
+        "false_refusal": _rate([r["refused"] for r, _ in yes]),
+        "unanswerable_refused": _rate([r["refused"] for r, _ in no]),
+        "near_miss_refused": _rate(near),
+        "out_of_scope_refused": _rate(out_of_scope),
+        "n_answerable": len(yes), "n_near_miss": len(near), "n_out_of_scope": len(out_of_scope),
+    }
 
 
 def score(rows: list[dict], qs: list[EvalQuestion]) -> dict:
@@ -97,6 +138,7 @@ def score(rows: list[dict], qs: list[EvalQuestion]) -> dict:
         "citations": citations(rows, qs),
         "latency": latency(rows),
         "by_kind": by_kind(rows, qs),
+        "realdocs": realdocs(rows, qs),
         "correct": _rate([_correct(r, q) for r, q in zip(rows, qs)]),
         "errors": sum(1 for r in rows if r.get("error")),
         "n": len(rows),
