@@ -3,11 +3,12 @@
 Answerability is judged per sentence, not from retrieval similarity alone:
 - coverage: the idf-weighted share of the question's content terms the sentence holds;
 - similarity: cosine between question and sentence embeddings;
-- answer type: a "how many / how much / when" question needs a sentence holding a number or
-  date (spaCy NER) that the question itself does not already name — a hard requirement;
-  for "who / where / names of" questions a sentence with a fitting entity is preferred, but
-  NER is too coarse there to refuse on (measured: as a hard gate it doubled false refusals
-  on SQuAD 2.0 and clapnq, EVALS.md).
+- the asked-for slot (rag/slots.py): an email, URL, path, version, year, date, number,
+  person or organisation the question asks for must be in the sentence, as something the
+  question does not already name; for plain "who / where" a fitting entity is only
+  preferred (NER is too coarse to refuse on: as a hard gate it doubled false refusals on
+  SQuAD 2.0 and clapnq, EVALS.md);
+- anchors: the question's numbers and capitalised names must occur in the sentence's chunk.
 A question is refused when no sentence passes.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.slots import anchors, anchors_present, asked_slot, fills
 from rag.text import content_terms
 from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Hit
 
@@ -34,22 +36,6 @@ log = logging.getLogger(__name__)
 CONTEXT_DISCOUNT = 0.8
 WH_HEAD_WEIGHT = 0.25  # "which broadcaster": the answer is a broadcaster, the word need not appear
 WH_HEAD_RE = re.compile(r"\b(?:which|what)\s+(\w+)")
-NUMERIC = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT"}
-# (pattern on the lower-cased question, entity labels that can answer it, required?)
-ANSWER_TYPES: list[tuple[re.Pattern, frozenset[str], bool]] = [
-    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b"),
-     frozenset(NUMERIC), True),
-    (re.compile(r"\bhow (long|old)\b"), frozenset(NUMERIC | {"DATE", "TIME"}), True),
-    (re.compile(r"\bwhen\b|\b(what|which) (year|date|month|day|time|century|decade)\b"),
-     frozenset({"DATE", "TIME"}), True),
-    (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
-     frozenset({"PERSON", "ORG", "NORP", "GPE"}), False),
-    (re.compile(r"\bnames? of\b"), frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"}), True),
-    (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
-     frozenset({"GPE", "LOC", "FAC"}), False),
-]
-
-
 # words that shape a question but say nothing about its topic
 QUESTION_NOISE = frozenset(
     content_terms("say says said tell told mention mentioned describe described explain "
@@ -65,19 +51,13 @@ class Scored:
     similarity: float
     typed_ok: bool  # holds an entity of the expected kind (or no kind is expected)
     type_required: bool = True  # False: typed_ok is a preference, not a gate
-
-
-def answer_type(question: str) -> tuple[frozenset[str] | None, bool]:
-    """(entity labels that can answer the question, whether one is required)."""
-    q = question.lower().strip()
-    for pattern, labels, required in ANSWER_TYPES:
-        if pattern.search(q):
-            return labels, required
-    return None, False
+    anchored: bool = True  # the question's numbers and names occur in the sentence's chunk
 
 
 def expected_labels(question: str) -> frozenset[str] | None:
-    return answer_type(question)[0]
+    """Entity labels that can answer the question (None: any sentence may)."""
+    slot = asked_slot(question)
+    return slot.labels if slot and slot.labels else None
 
 
 def wh_heads(question: str) -> set[str]:
@@ -136,11 +116,13 @@ class ExtractiveAnswerer:
             if head in weights:
                 weights[head] *= WH_HEAD_WEIGHT
         total = sum(weights.values()) or 1.0
-        labels, required = answer_type(question)
-        q_all_terms = set(content_terms(question))
+        slot = asked_slot(question)
+        required = slot is not None and slot.required
+        q_anchors = anchors(question)
         qvec = np.asarray(query_vec, dtype=np.float32)
         out: dict[tuple, Scored] = {}
         prev_terms: dict[str, set[str]] = {}
+        anchored_in: dict[str, bool] = {}  # chunk id -> the question's anchors occur in it
         for sent in sentences:
             s_terms = set(content_terms(sent.text))
             # "these remarks": the previous sentence of the same chunk gives context
@@ -153,18 +135,19 @@ class ExtractiveAnswerer:
                 CONTEXT_DISCOUNT * sum(w for t, w in weights.items() if t in ctx) / total,
             )
             similarity = float(np.dot(qvec, vectors[sent.key]))
-            typed_ok = labels is None or any(
-                label in labels and not set(content_terms(text)) & q_all_terms
-                for text, label in sent.entities
-            )
+            typed_ok = fills(slot, sent.text, sent.entities, question)
+            cid = sent.chunk.chunk_id
+            if cid not in anchored_in:
+                anchored_in[cid] = anchors_present(q_anchors, sent.chunk.index_text)
+            anchored = anchored_in[cid]
             out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity,
-                                   typed_ok, required)
+                                   typed_ok, required, anchored)
         return sorted(out.values(), key=lambda s: -s.score)
 
     def select(self, scored: list[Scored]) -> list[Scored]:
         passing = [
             s for s in scored
-            if (s.typed_ok or not s.type_required) and s.coverage >= self.min_coverage
+            if (s.typed_ok or not s.type_required) and s.anchored and s.coverage >= self.min_coverage
             and s.similarity >= self.min_similarity and s.score >= self.min_score
         ]
         eligible = [s for s in passing if s.typed_ok] or passing

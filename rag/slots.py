@@ -1,0 +1,136 @@
+"""What a question asks for (its slot), and whether a sentence fills it.
+
+A sentence that names the question's entities but not the asked-for fact is not an answer:
+"What is Albert Cahalan's email address?" is not answered by "Albert Cahalan wrote a new ps".
+Two checks, both cheap (regular expressions plus the spaCy entities computed at ingest):
+
+- the slot: an email, URL, path, version, year, date, number, person or organisation the
+  question asks for must appear in the sentence, as something the question does not already
+  contain. Some slots are required (the sentence is no answer without them), others only
+  preferred (NER is too coarse to refuse on: "who" may be a person, a company or a country);
+- the anchors: numbers and capitalised names in the question ("in 2011", "Rik van Riel") must
+  occur in the sentence's chunk (its text, title or section), or the sentence is about
+  something else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text import content_terms
+
+NUMERIC = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
+DATES = frozenset({"DATE", "TIME"})
+
+NUMBER_RE = re.compile(r"\d")
+YEAR_RE = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+CLOCK_RE = re.compile(r"\b\d{1,2}:\d{2}\b")
+MONTH_RE = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d", re.I)
+VERSION_RE = re.compile(r"\b[vV]?\d+(\.\d+)+\b|\b[vV]\d+\b|\bversions?\s+\d+|\b\d+\.x\b")
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+URL_RE = re.compile(r"https?://\S+|\bwww\.\S+|\b[\w-]+\.(com|org|net|io|dev|edu|gov)\b")
+PATH_RE = re.compile(r"(^|[\s(\"'`])~?\.{0,2}/[\w.-]+|\b[A-Za-z]:\\")
+
+PERSON_NOUNS = (r"person|people|maintainers?|authors?|developers?|engineers?|researchers?|"
+                r"reporters?|founders?|creators?|inventors?|president|ceo|chair(?:man|woman)?|"
+                r"leaders?|directors?|managers?|employees?|scientists?|writers?|spokes(?:man|woman|person)")
+NUMBER_NOUNS = (r"uid|gid|pid|port|size|limit|maximum|minimum|max|min|timeout|length|height|width|"
+                r"weight|population|price|cost|fee|salary|score|rating|rate|percentage|proportion|"
+                r"share|number|count|amount|total|capacity|speed|temperature|distance|duration|age")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One kind of asked-for fact: entity labels and/or a pattern that fill it."""
+
+    name: str
+    labels: frozenset[str] = frozenset()
+    pattern: re.Pattern | None = None
+    required: bool = True
+
+
+def _wh_head(nouns: str) -> re.Pattern:
+    """'what/which [up to 4 words] NOUN': the noun is what is asked for."""
+    return re.compile(rf"\b(what|which)\b(\s+[\w.'-]+){{0,4}}?\s+({nouns})\b")
+
+
+# first match wins: the most specific slots first
+SLOTS: list[tuple[re.Pattern, Slot]] = [
+    (re.compile(r"\be-?mail\b"), Slot("email", pattern=EMAIL_RE)),
+    (re.compile(r"\b(url|website|web site|web address|web page|homepage)\b"), Slot("url", pattern=URL_RE)),
+    (re.compile(r"\b(which|what|in which|in what)\s+(directory|folder|path)\b"), Slot("path", pattern=PATH_RE)),
+    (re.compile(r"\b(which|what)\b(\s+[\w.'-]+){0,3}?\s+versions?\b|\bversion number\b"),
+     Slot("version", pattern=VERSION_RE)),
+    (re.compile(r"\b(what|which) year\b|\bwhat decade\b|\bwhat century\b"),
+     Slot("year", labels=DATES, pattern=YEAR_RE)),
+    (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b"),
+     Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
+    (re.compile(r"\bhow (long|old)\b"), Slot("duration", labels=NUMERIC | DATES, pattern=NUMBER_RE)),
+    (re.compile(r"\bwhen\b|\b(what|which) (date|month|day|time)\b"),
+     Slot("date", labels=DATES, pattern=CLOCK_RE)),
+    (_wh_head(NUMBER_NOUNS), Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
+    (re.compile(rf"\bnames? of\b(\s+[\w.'-]+){{0,3}}?\s+({PERSON_NOUNS})\b|\bwho\b(\s+[\w.'-]+){{0,2}}\s+({PERSON_NOUNS})\b"),
+     Slot("person", labels=frozenset({"PERSON"}))),
+    (_wh_head(PERSON_NOUNS), Slot("person", labels=frozenset({"PERSON"}))),
+    (_wh_head(r"company|companies|organi[sz]ations?|firms?|vendors?|corporations?"),
+     Slot("organisation", labels=frozenset({"ORG"}))),
+    (re.compile(r"\bnames? of\b"), Slot("name", labels=frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"}))),
+    (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
+     Slot("who", labels=frozenset({"PERSON", "ORG", "NORP", "GPE"}), required=False)),
+    (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
+     Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}), required=False)),
+]
+
+
+def asked_slot(question: str) -> Slot | None:
+    q = question.lower().strip()
+    for pattern, slot in SLOTS:
+        if pattern.search(q):
+            return slot
+    return None
+
+
+def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
+    """True when the sentence holds a filler of the slot the question does not contain."""
+    if slot is None:
+        return True
+    q_terms = set(content_terms(question))
+    q_lower = question.lower()
+    for ent_text, label in entities:
+        if label in slot.labels and not set(content_terms(ent_text)) & q_terms:
+            if slot.name != "year" or YEAR_RE.search(ent_text):
+                return True
+    if slot.pattern is None:
+        return False
+    return any(m.group().strip().lower() not in q_lower for m in slot.pattern.finditer(text))
+
+
+WORD_RE = re.compile(r"[\w][\w.'-]*\w|\w")
+
+
+def anchors(question: str) -> list[str]:
+    """Numbers and capitalised names of the question (not its first word), lower-cased."""
+    words = WORD_RE.findall(question)
+    out = []
+    for i, w in enumerate(words):
+        if any(ch.isdigit() for ch in w) or (i > 0 and w[0].isupper() and len(w) > 1):
+            out.append(w.lower().removesuffix("'s").removesuffix("’s"))
+    return out
+
+
+def anchors_present(found: list[str], context: str) -> bool:
+    """Every anchor occurs in the context (as a word, or its stem among the context's)."""
+    if not found:
+        return True
+    lower = context.lower()
+    stems = None
+    for a in found:
+        if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", lower):
+            continue
+        if stems is None:
+            stems = set(content_terms(context))
+        terms = content_terms(a)
+        if not terms or not all(t in stems for t in terms):
+            return False
+    return True
