@@ -39,6 +39,8 @@ NUMBER_NOUNS = (r"uid|gid|pid|port|size|limit|maximum|minimum|max|min|timeout|le
                 r"weight|population|price|cost|fee|salary|score|rating|rate|percentage|proportion|"
                 r"share|number|count|amount|total|capacity|speed|temperature|distance|duration|age")
 
+ORG_NOUNS = r"company|companies|organi[sz]ations?|firms?|vendors?|corporations?"
+
 
 @dataclass(frozen=True)
 class Slot:
@@ -48,6 +50,11 @@ class Slot:
     labels: frozenset[str] = frozenset()
     pattern: re.Pattern | None = None
     required: bool = True
+
+
+PERSON = Slot("person", labels=frozenset({"PERSON"}))
+ORGANISATION = Slot("organisation", labels=frozenset({"ORG"}))
+PERSON_OR_ORG = Slot("person-or-organisation")  # resolved per match, never returned
 
 
 def _wh_head(nouns: str) -> re.Pattern:
@@ -71,10 +78,9 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
      Slot("date", labels=DATES, pattern=CLOCK_RE)),
     (_wh_head(NUMBER_NOUNS), Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
     (re.compile(rf"\bnames? of\b(\s+[\w.'-]+){{0,3}}?\s+({PERSON_NOUNS})\b|\bwho\b(\s+[\w.'-]+){{0,2}}\s+({PERSON_NOUNS})\b"),
-     Slot("person", labels=frozenset({"PERSON"}))),
-    (_wh_head(PERSON_NOUNS), Slot("person", labels=frozenset({"PERSON"}))),
-    (_wh_head(r"company|companies|organi[sz]ations?|firms?|vendors?|corporations?"),
-     Slot("organisation", labels=frozenset({"ORG"}))),
+     PERSON),
+    # "which company ... manager": the first head noun decides (the lazy match ends there)
+    (_wh_head(rf"(?P<person>{PERSON_NOUNS})|(?P<organisation>{ORG_NOUNS})"), PERSON_OR_ORG),
     (re.compile(r"\bnames? of\b"), Slot("name", labels=frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"}))),
     (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
      Slot("who", labels=frozenset({"PERSON", "ORG", "NORP", "GPE"}), required=False)),
@@ -86,7 +92,10 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
 def asked_slot(question: str) -> Slot | None:
     q = question.lower().strip()
     for pattern, slot in SLOTS:
-        if pattern.search(q):
+        m = pattern.search(q)
+        if m and slot is PERSON_OR_ORG:
+            return PERSON if m.group("person") else ORGANISATION
+        if m:
             return slot
     return None
 

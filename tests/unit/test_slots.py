@@ -1,0 +1,76 @@
+"""What a question asks for, and whether a sentence fills it (rag/slots.py)."""
+
+import pytest
+
+from rag.slots import anchors, anchors_present, asked_slot, fills
+
+
+@pytest.mark.parametrize("question, slot, required", [
+    ("What is Albert Cahalan's email address?", "email", True),
+    ("Which website hosts the project?", "url", True),
+    ("In which directory are temporary files written?", "path", True),
+    ("In which Node.js version was the module deprecated?", "version", True),
+    ("Which version number did he give his releases?", "version", True),
+    ("In what year did Debian stop creating the user?", "year", True),
+    ("How many warheads are there?", "number", True),
+    ("What uid does the proxy user have?", "number", True),
+    ("What is the maximum upload size?", "number", True),
+    ("When was the pledge made?", "date", True),
+    ("What is the name of the current base-passwd maintainer?", "person", True),
+    ("Which researcher reported the flaw?", "person", True),
+    ("Which company develops the display manager?", "organisation", True),
+    ("Which manager of the company signed it?", "person", True),
+    ("Who criticized the remarks?", "who", False),
+    ("Where is the summit held?", "place", False),
+])
+def test_asked_slot(question, slot, required):
+    got = asked_slot(question)
+    assert got is not None and (got.name, got.required) == (slot, required)
+
+
+@pytest.mark.parametrize("question", ["What does NATO want?", "Why is top slow?",
+                                      "What does a high load average mean?"])
+def test_open_questions_ask_for_no_slot(question):
+    assert asked_slot(question) is None
+
+
+def test_a_sentence_naming_the_asked_entity_only_is_no_answer():
+    q = "What is Albert Cahalan's email address?"
+    slot = asked_slot(q)
+    ents = [("Albert Cahalan", "PERSON"), ("1997", "DATE")]
+    assert not fills(slot, "Starting in 1997, Albert Cahalan wrote a new ps program.", ents, q)
+    assert fills(slot, "Write to albert@example.org with questions.", [], q)
+
+
+def test_the_filler_must_be_new_to_the_question():
+    q = "How many CPUs did the 2011 release support?"
+    slot = asked_slot(q)
+    assert not fills(slot, "The 2011 release was a big one.", [("2011", "DATE")], q)
+    assert fills(slot, "The 2011 release supported 64 CPUs.", [("64", "CARDINAL")], q)
+
+
+def test_person_slot_needs_a_person_not_an_organisation():
+    q = "Which researcher reported the flaw?"
+    slot = asked_slot(q)
+    assert not fills(slot, "The flaw was reported by Acme Corp.", [("Acme Corp", "ORG")], q)
+    assert fills(slot, "Jane Roe of Acme reported the flaw.", [("Jane Roe", "PERSON")], q)
+
+
+def test_version_slot_needs_a_version():
+    q = "Which Python versions does it support?"
+    slot = asked_slot(q)
+    assert not fills(slot, "It is a streaming parser for Python.", [], q)
+    assert fills(slot, "It supports Python 3.8 and newer.", [], q)
+
+
+def test_anchors_are_numbers_and_names_not_the_first_word():
+    assert anchors("Who moved the procps project to Gitorious in 2011?") == ["gitorious", "2011"]
+    assert anchors("What does Stoltenberg's speech say?") == ["stoltenberg"]
+    assert anchors("Why is top slow?") == []
+
+
+def test_anchors_must_occur_in_the_context():
+    found = anchors("Who moved procps to Gitorious in 2011?")
+    assert anchors_present(found, "In 2011 the project moved to Gitorious.")
+    assert not anchors_present(found, "In 2002 the project moved to SourceForge.")
+    assert anchors_present(anchors("What did the Councillors propose?"), "a councillor proposed it")
