@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +85,16 @@ class SpanSentenceSplitter(SentenceSplitter):
         return nodes
 
 
+def _overlapping(blocks: list[Block], ends: list[int], a: int, b: int) -> list[Block]:
+    """The blocks overlapping [a, b), found by bisection (ends are increasing)."""
+    out = []
+    i = bisect_right(ends, a)
+    while i < len(blocks) and blocks[i].start < b:
+        out.append(blocks[i])
+        i += 1
+    return out
+
+
 def _fill_gaps(text: str, spans: list[tuple[int, int]], groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Add a chunk for any words no chunk covers (llama-index's merge can drop a last sentence)."""
     out: list[tuple[int, int]] = []
@@ -135,8 +146,9 @@ class SectionSplitter(SpanSentenceSplitter):
             chunk_nodes = build_nodes_from_splits([text[a:b] for a, b in spans], doc, id_func=self.id_func)
             title = str(doc.metadata.get("title", ""))
             starts = page_starts(text)
+            ends = [blk.end for blk in blocks]  # increasing: blocks are disjoint and in order
             for node, (a, b) in zip(chunk_nodes, spans):
-                inside = [blk for blk in blocks if blk.end > a and blk.start < b]
+                inside = _overlapping(blocks, ends, a, b)
                 body = [blk for blk in inside if blk.kind != "heading"] or inside
                 section = section_label(common_section([blk.section for blk in body]), title)
                 node.metadata.update({"start": a, "end": b, "blocks": encode_blocks(inside, a, b)})
