@@ -191,3 +191,12 @@ def test_pdf_pages_furniture_and_hyphenation():
     assert "processes information about packages" in text and "every well-known package" in text
     assert "next page\fand is finished" in text  # a sentence running over a page stays one paragraph
     assert text.count("\f") == 2
+
+
+def test_markdown_hidden_inline_and_block_html_is_dropped(tmp_path):
+    f = tmp_path / "h.md"
+    f.write_text("# Notes\n\nVisible <span style=\"display:none\">HIDDEN <b>HIDDEN</b></span>text"
+                 " <b>bold</b> stays.\n\n<div hidden>HIDDEN</div>\n\n<!-- HIDDEN -->\n\nEnd.\n")
+    text = load_file(f).text
+    assert "HIDDEN" not in text
+    assert "Visible text bold stays." in text and "End." in text
