@@ -1,8 +1,10 @@
-"""Ingest stage: files or records → llama-index Documents → sentence-aware chunks → Chroma.
+"""Ingest stage: files or records → llama-index Documents → section-aware chunks → Chroma.
 
 Built on llama-index's IngestionPipeline with a persisted docstore (content-hash dedupe,
 upsert by stable id) and ChromaVectorStore. Chunk ids are stable: "<doc_id>#<n>".
-Each chunk keeps source, title and its char span in the extracted source text.
+Each chunk keeps source, title and its char span in the extracted source text, plus its
+section (heading path), page (PDF) and block structure (rag.structure); title and section are
+part of the embedded text, never of the chunk's own (quoted) text.
 """
 
 from __future__ import annotations
