@@ -110,6 +110,8 @@ def _background(tag) -> tuple | str | None:
     node = tag
     while node is not None and getattr(node, "attrs", None) is not None:
         d = _decls(node.get("style", ""))
+        if node.get("bgcolor"):  # legacy attribute
+            d.setdefault("background-color", str(node["bgcolor"]).lower())
         for key in ("background-color", "background"):
             if key in d:
                 if "url(" in d[key] or "gradient" in d[key]:
@@ -158,6 +160,8 @@ def is_hidden(tag, css_hidden: set[int]) -> bool:
     d = _decls(tag.get("style", ""))
     if _hiding(d):
         return True
+    if tag.name == "font" and tag.get("color"):  # legacy <font color=...>
+        d.setdefault("color", str(tag["color"]).lower())
     return "color" in d and _same_colour(tag, _color(d["color"]))
 
 

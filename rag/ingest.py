@@ -1,10 +1,12 @@
-"""Ingest stage: files or records → llama-index Documents → sentence-aware chunks → Chroma.
+"""Ingest stage: files or records → llama-index Documents → section-aware chunks → Chroma.
 
-Built on llama-index's pieces (SentenceSplitter, IngestionPipeline into ChromaVectorStore);
-content-hash dedupe and the list of documents live in the SQLite catalogue (rag/catalog.py),
-written in the same transaction as the lexical index (rag/lexical.py), once per batch.
-Chunk ids are stable: "<doc_id>#<n>".
-Each chunk keeps source, title and its char span in the extracted source text.
+Built on llama-index's pieces (a section-aware splitter, IngestionPipeline into
+ChromaVectorStore); content-hash dedupe and the list of documents live in the SQLite
+catalogue (rag/catalog.py), written in the same transaction as the lexical index
+(rag/lexical.py), once per batch. Chunk ids are stable: "<doc_id>#<n>".
+Each chunk keeps source, title and its char span in the extracted source text, plus its
+section (heading path), page (PDF) and block structure (rag.structure); title and section are
+part of the embedded text, never of the chunk's own (quoted) text.
 """
 
 from __future__ import annotations

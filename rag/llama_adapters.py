@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,15 +41,27 @@ class EmbedderAdapter(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
-def locate(text: str, chunk: str, prev_start: int, prev_end: int) -> int:
-    """Where `chunk` starts in `text`: after the previous chunk's start and ending past its end.
+def locate(text: str, chunk: str, prev_start: int, prev_end: int, expect: int | None = None,
+           must_end: int | None = None) -> int:
+    """Where `chunk` starts in `text`, given the previous chunk's span (-1, 0 for the first).
 
-    Chunks come in document order and each one reaches further than the last, so repeated
-    passages resolve to the right occurrence (llama-index's own search can pick an earlier one).
+    Chunks come in document order, each starting after the previous one's start and reaching
+    past its end (overlapping it, or following it after whitespace). In repeated text several
+    places qualify: the one ending at `must_end` (the last chunk), else the one nearest the
+    `expect`ed start, else the first, so repeated passages resolve to their own occurrence.
     """
-    pos = text.find(chunk, prev_start + 1)
-    while pos >= 0 and pos + len(chunk) <= prev_end:
+    limit = prev_end
+    while limit < len(text) and text[limit].isspace():
+        limit += 1
+    found, pos = [], text.find(chunk, prev_start + 1)
+    while 0 <= pos <= limit:
+        if pos + len(chunk) > prev_end:
+            found.append(pos)
         pos = text.find(chunk, pos + 1)
+    if must_end is not None and must_end - len(chunk) in found:
+        return must_end - len(chunk)
+    if found:
+        return found[0] if expect is None else min(found, key=lambda p: abs(p - expect))
     return pos if pos >= 0 else text.find(chunk)
 
 
@@ -70,6 +83,40 @@ class SpanSentenceSplitter(SentenceSplitter):
             node.metadata["start"], node.metadata["end"] = start, start + len(text)
             last[doc.doc_id] = (start, start + len(text))
         return nodes
+
+
+def _overlapping(blocks: list[Block], ends: list[int], a: int, b: int) -> list[Block]:
+    """The blocks overlapping [a, b), found by bisection (ends are increasing)."""
+    out = []
+    i = bisect_right(ends, a)
+    while i < len(blocks) and blocks[i].start < b:
+        out.append(blocks[i])
+        i += 1
+    return out
+
+
+def _fill_gaps(text: str, spans: list[tuple[int, int]], groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Add a chunk for any words no chunk covers (llama-index's merge can drop a last sentence)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in groups:
+        mine = [s for s in spans if lo <= s[0] < hi]
+        reach = lo
+        for a, b in mine:
+            if text[reach:a].strip():
+                out.append(_strip(text, reach, a))
+            out.append((a, b))
+            reach = max(reach, b)
+        if text[reach:hi].strip():
+            out.append(_strip(text, reach, hi))
+    return out
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
 
 
 class SectionSplitter(SpanSentenceSplitter):
@@ -99,8 +146,9 @@ class SectionSplitter(SpanSentenceSplitter):
             chunk_nodes = build_nodes_from_splits([text[a:b] for a, b in spans], doc, id_func=self.id_func)
             title = str(doc.metadata.get("title", ""))
             starts = page_starts(text)
+            ends = [blk.end for blk in blocks]  # increasing: blocks are disjoint and in order
             for node, (a, b) in zip(chunk_nodes, spans):
-                inside = [blk for blk in blocks if blk.end > a and blk.start < b]
+                inside = _overlapping(blocks, ends, a, b)
                 body = [blk for blk in inside if blk.kind != "heading"] or inside
                 section = section_label(common_section([blk.section for blk in body]), title)
                 node.metadata.update({"start": a, "end": b, "blocks": encode_blocks(inside, a, b)})
@@ -117,28 +165,30 @@ class SectionSplitter(SpanSentenceSplitter):
         for lo, hi in groups:
             sub = text[lo:hi]
             prev = (-1, 0)
-            for piece in self.split_text(sub):
-                pos = locate(sub, piece, *prev)
+            pieces = self.split_text(sub)
+            for i, piece in enumerate(pieces):
+                expect = prev[1] - (prev[1] - prev[0]) * self.chunk_overlap // max(1, self.chunk_size)
+                pos = locate(sub, piece, *prev, expect=expect if i else None,
+                             must_end=len(sub.rstrip()) if i == len(pieces) - 1 else None)
                 if pos < 0:
                     raise ValueError("a chunk is not a slice of its document")
                 prev = (pos, pos + len(piece))
                 spans.append((lo + pos, lo + pos + len(piece)))
-        return spans
+        return _fill_gaps(text, spans, groups)
 
     def _section_groups(self, text: str, blocks: list[Block]) -> list[tuple[int, int]]:
         """Spans of sections (a heading and what follows it), tiny ones merged with a neighbour."""
-        cuts = [b.start for b in blocks if b.kind == "heading"]
+        cuts = [text.rfind("\n", 0, b.start) + 1 for b in blocks if b.kind == "heading"]  # "## " too
         bounds = sorted({0, *cuts, len(text)})
         sections = [(a, b) for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
         size = [len(self._tokenizer(text[a:b])) for a, b in sections]
         groups: list[list[int]] = []  # [start, end, tokens]
         for (a, b), n in zip(sections, size):
-            if groups and groups[-1][2] < self.min_section_tokens and groups[-1][2] + n <= self.chunk_size:
+            if groups and groups[-1][2] < self.min_section_tokens:  # a tiny one leads into the next
                 groups[-1][1], groups[-1][2] = b, groups[-1][2] + n
             else:
                 groups.append([a, b, n])
-        if len(groups) > 1 and groups[-1][2] < self.min_section_tokens and \
-                groups[-2][2] + groups[-1][2] <= self.chunk_size:
+        if len(groups) > 1 and groups[-1][2] < self.min_section_tokens:  # a tiny last one: backwards
             last = groups.pop()
             groups[-1][1], groups[-1][2] = last[1], groups[-1][2] + last[2]
         return [(a, b) for a, b, _ in groups] or [(0, len(text))]

@@ -12,9 +12,38 @@ import re
 WS_RE = re.compile(r"[ \t]+")
 
 
+OPEN_TAG_RE = re.compile(r"^<([A-Za-z][\w-]*)\b[^>]*?(/?)>$", re.S)
+CLOSE_TAG_RE = re.compile(r"^</([A-Za-z][\w-]*)\s*>$")
+VOID = {"br", "img", "hr", "input", "wbr", "meta", "link", "source", "area", "col", "embed", "param", "track"}
+
+
+def _hides(tag_html: str) -> bool:
+    """Whether an inline HTML opening tag hides what it encloses (rag.html_render's rules)."""
+    from bs4 import BeautifulSoup
+
+    from rag.html_render import DROP, is_hidden
+
+    tag = BeautifulSoup(tag_html, "html.parser").find()
+    return tag is not None and (tag.name in DROP or is_hidden(tag, set()))
+
+
 def _inline(token) -> str:
     out: list[str] = []
+    hidden: list[str] = []  # open inline HTML elements that hide their content
     for child in token.children or []:
+        if child.type == "html_inline":
+            raw = child.content.strip()
+            opening, closing = OPEN_TAG_RE.match(raw), CLOSE_TAG_RE.match(raw)
+            if closing and hidden and hidden[-1] == closing.group(1).lower():
+                hidden.pop()
+            elif opening and not opening.group(2) and opening.group(1).lower() not in VOID and (
+                    hidden or _hides(raw)):
+                hidden.append(opening.group(1).lower())
+            elif not hidden and raw.lower().startswith("<br"):
+                out.append("\n")
+            continue
+        if hidden:
+            continue
         if child.type in ("text", "code_inline"):
             out.append(child.content)
         elif child.type == "image":
@@ -22,8 +51,6 @@ def _inline(token) -> str:
         elif child.type == "softbreak":
             out.append(" ")
         elif child.type == "hardbreak":
-            out.append("\n")
-        elif child.type == "html_inline" and child.content.lower().startswith("<br"):
             out.append("\n")
     return WS_RE.sub(" ", "".join(out)).strip()
 

@@ -149,6 +149,9 @@ HIDDEN = [
     "<p class='sr'>HIDDEN</p><p id='x'>HIDDEN</p>",
     "<!-- HIDDEN --><script>HIDDEN</script><template><p>HIDDEN</p></template><noscript>HIDDEN</noscript>",
     "<input type='hidden' value='HIDDEN'><textarea>HIDDEN</textarea>",
+    "<font color='#FFFFFF'>HIDDEN</font>",
+    "<table bgcolor='black'><tr><td><font color='black'>HIDDEN</font></td></tr></table>",
+    "<span style='position:absolute;width:1px;height:1px;overflow:hidden'>HIDDEN</span>",
 ]
 
 
@@ -164,9 +167,11 @@ def test_html_hidden_text_never_reaches_the_extracted_text(tmp_path, snippet):
 def test_html_visible_coloured_text_is_kept(tmp_path):
     f = tmp_path / "c.html"
     f.write_text("<body><div style='background:#000'><p style='color:#fff'>White on black.</p></div>"
-                 "<p style='color:red'>Red on white.</p></body>")
+                 "<p style='color:red'>Red on white.</p>"
+                 "<table bgcolor='black'><tr><td><font color='white'>Legacy white on black.</font></td></tr>"
+                 "</table></body>")
     text = load_file(f).text
-    assert "White on black." in text and "Red on white." in text
+    assert "White on black." in text and "Red on white." in text and "Legacy white on black." in text
 
 
 def test_pdf_pages_furniture_and_hyphenation():
@@ -191,3 +196,12 @@ def test_pdf_pages_furniture_and_hyphenation():
     assert "processes information about packages" in text and "every well-known package" in text
     assert "next page\fand is finished" in text  # a sentence running over a page stays one paragraph
     assert text.count("\f") == 2
+
+
+def test_markdown_hidden_inline_and_block_html_is_dropped(tmp_path):
+    f = tmp_path / "h.md"
+    f.write_text("# Notes\n\nVisible <span style=\"display:none\">HIDDEN <b>HIDDEN</b></span>text"
+                 " <b>bold</b> stays.\n\n<div hidden>HIDDEN</div>\n\n<!-- HIDDEN -->\n\nEnd.\n")
+    text = load_file(f).text
+    assert "HIDDEN" not in text
+    assert "Visible text bold stays." in text and "End." in text
