@@ -20,7 +20,7 @@ log = logging.getLogger("rag")
 MODES = ("extractive", "generative", "auto")
 
 # modules that add sub-commands: each has register(subparsers) setting func=handler(args, settings)
-EXTRA_COMMANDS: tuple[str, ...] = ("ui.cli", "evals.cli", "rag.llm.cli")
+EXTRA_COMMANDS: tuple[str, ...] = ("ui.cli", "evals.cli", "rag.llm.cli", "benchmarks.scale")
 
 
 class OneLineParser(argparse.ArgumentParser):

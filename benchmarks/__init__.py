@@ -1,0 +1,1 @@
+"""Benchmarks: figures and ratios, no pass/fail (`rag bench` is benchmarks.scale)."""
