@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InputError
-from rag.types import Answer, Event
+from rag.types import Answer, Event, Hit
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
@@ -129,6 +129,11 @@ class RagService:
         events = self.llm_pipeline.stream(question, history=history, mode=mode, top_k=top_k)
         first = next(events)  # validate input and mode eagerly, before the caller iterates
         return itertools.chain([first], events)
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        """Ranked chunks for a question, no answer (InputError when it is empty)."""
+        q, _ = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(q, top_k=top_k)
 
     # --- ask ------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None, history=None,
