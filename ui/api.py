@@ -627,6 +627,19 @@ def available_models(settings) -> list[str]:
 
 
 # --- routes ---------------------------------------------------------------------------
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+def _methods_for(request: Request) -> list[str]:
+    """Methods of the API routes matching this path (the catch-all aside)."""
+    from fastapi.routing import APIRoute
+
+    path = request.url.path
+    return sorted({m for r in request.app.router.routes
+                   if isinstance(r, APIRoute) and r.name != "unknown" and r.path_regex.match(path)
+                   for m in r.methods})
+
+
 def build_router(ctx: ApiContext) -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=[Depends(_auth_dependency(ctx))], responses=ERRORS)
     max_q = ctx.svc.settings.max_question_chars
@@ -666,9 +679,12 @@ def build_router(ctx: ApiContext) -> APIRouter:
     async def delete(doc_id: str):
         return await _in_slot(ctx, delete_document, ctx, doc_id)
 
-    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                      include_in_schema=False)
-    async def unknown(rest: str):
+    @router.api_route("/{rest:path}", methods=ALL_METHODS, include_in_schema=False)
+    async def unknown(request: Request, rest: str):
+        allowed = _methods_for(request)
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}",
+                           code="method_not_allowed", headers={"Allow": ", ".join(allowed)})
         raise ApiError(404, f"unknown endpoint /v1/{rest}", code="unknown_url")
 
     return router

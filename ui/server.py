@@ -33,21 +33,33 @@ class ServeConfig:
         return self.ui.limits.max_files * self.ui.hard_max_bytes + JSON_BODY_LIMIT
 
 
-class BodyLimit:
-    """Pure ASGI middleware: /v1/ requests declaring a body above the limit get 413 unread."""
+class ApiGuard:
+    """Pure ASGI middleware for /v1/: an unknown HTTP method gets 405 (never the page's 404);
+    a body declared above the limit gets 413 unread."""
 
     def __init__(self, app, json_limit: int, upload_limit: int) -> None:
         self.app, self.json_limit, self.upload_limit = app, json_limit, upload_limit
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/health" and scope["method"] not in ("GET", "HEAD"):
+            from ui.api import ApiError
+
+            err = ApiError(405, "use GET /health", code="method_not_allowed", headers={"Allow": "GET"})
+            await err.response()(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            from ui.api import ALL_METHODS, ApiError
+
+            if scope["method"] not in ALL_METHODS:
+                err = ApiError(405, f"method {scope['method']} is not supported",
+                               code="method_not_allowed")
+                await err.response()(scope, receive, send)
+                return
             headers = dict(scope.get("headers") or [])
             limit = (self.upload_limit if b"multipart/" in headers.get(b"content-type", b"")
                      else self.json_limit)
             length = headers.get(b"content-length", b"0")
             if not length.isdigit() or int(length) > limit:
-                from ui.api import ApiError
-
                 err = ApiError(413, f"request body too large (limit {limit} bytes)",
                                code="request_too_large")
                 await err.response()(scope, receive, send)
@@ -91,7 +103,7 @@ def build_server_app(svc, config: ServeConfig):
     app.include_router(api.build_router(ctx))
     app.include_router(api.build_health_router(ctx))
     _offline_docs(app)
-    app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT, upload_limit=config.upload_body_limit)
+    app.add_middleware(ApiGuard, json_limit=JSON_BODY_LIMIT, upload_limit=config.upload_body_limit)
     kwargs = launch_kwargs(config.ui, config.host, config.port, config.auth)
     kwargs.pop("quiet", None)
     return gr.mount_gradio_app(app, demo, "/", run_history=False, **kwargs)
