@@ -106,7 +106,12 @@ def build_server_app(svc, config: ServeConfig):
     app.add_middleware(ApiGuard, json_limit=JSON_BODY_LIMIT, upload_limit=config.upload_body_limit)
     kwargs = launch_kwargs(config.ui, config.host, config.port, config.auth)
     kwargs.pop("quiet", None)
-    return gr.mount_gradio_app(app, demo, "/", run_history=False, **kwargs)
+    app = gr.mount_gradio_app(app, demo, "/", run_history=False, **kwargs)
+    # Gradio checks that files named in a request were uploaded by a user only once
+    # `has_launched` is set, which launch() does and mount_gradio_app does not: without it,
+    # any server file could be passed to /upload_documents as if uploaded.
+    demo.has_launched = True
+    return app
 
 
 def run(app, config: ServeConfig, on_ready: Callable[[], None] | None = None) -> int:
