@@ -113,11 +113,12 @@ def cmd_serve(args, settings) -> int:
     svc = RagService(settings)
     warm_up(svc)
     app = build_server_app(svc, config)
-    base = f"http://{args.host}:{args.port}"
+    return run(app, config, on_ready=lambda: print(ready_line(config), flush=True))
 
-    def ready() -> None:
-        key = "key required" if config.api_key else "no key"
-        print(f"Web chat on {base}  ·  OpenAI-compatible API on {base}/v1 ({key}), docs "
-              f"{base}/docs  (Ctrl-C to stop)", flush=True)
 
-    return run(app, config, on_ready=ready)
+def ready_line(config) -> str:
+    """Printed once the socket listens (tests wait for "Web chat on ")."""
+    base = f"http://{config.host}:{config.port}"
+    key = "key required" if config.api_key else "no key"
+    return (f"Web chat on {base}  ·  OpenAI-compatible API on {base}/v1 ({key}), docs "
+            f"{base}/docs  (Ctrl-C to stop)")
