@@ -224,3 +224,16 @@ def test_page_is_still_served_at_root(server):
     page = httpx.get(f"{url}/", timeout=30)
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert httpx.get(f"{url}/config", timeout=30).status_code == 200  # the page needs no API key
+
+
+def test_page_login_and_api_key_are_separate(tmp_path):
+    with serve(tmp_path / "data", "--auth", "ann:secret", cwd=tmp_path,
+               env={"RAG_API_KEY": KEY}) as url:
+        url = url.rstrip("/")
+        assert httpx.get(f"{url}/config", timeout=30).status_code == 401  # the page wants its login
+        headers = {"Authorization": f"Bearer {KEY}"}
+        assert httpx.get(f"{url}/v1/models", headers=headers, timeout=30).status_code == 200
+        r = httpx.post(f"{url}/v1/chat/completions", headers=headers, timeout=60,
+                       json={"model": "rag-extractive", "messages": _user(QUESTION)})
+        assert r.status_code == 400 and "no documents are indexed" in r.json()["error"]["message"]
+        assert httpx.get(f"{url}/v1/documents", headers=headers, timeout=30).json()["data"] == []
