@@ -630,12 +630,11 @@ def available_models(settings) -> list[str]:
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
-def _methods_for(request: Request) -> list[str]:
-    """Methods of the API routes matching this path (the catch-all aside)."""
+def _methods_for(router: APIRouter, path: str) -> list[str]:
+    """Methods of this router's routes matching the path (the catch-all aside)."""
     from fastapi.routing import APIRoute
 
-    path = request.url.path
-    return sorted({m for r in request.app.router.routes
+    return sorted({m for r in router.routes
                    if isinstance(r, APIRoute) and r.name != "unknown" and r.path_regex.match(path)
                    for m in r.methods})
 
@@ -681,7 +680,7 @@ def build_router(ctx: ApiContext) -> APIRouter:
 
     @router.api_route("/{rest:path}", methods=ALL_METHODS, include_in_schema=False)
     async def unknown(request: Request, rest: str):
-        allowed = _methods_for(request)
+        allowed = _methods_for(router, request.url.path)
         if allowed:
             raise ApiError(405, f"{request.method} is not allowed here; use {', '.join(allowed)}",
                            code="method_not_allowed", headers={"Allow": ", ".join(allowed)})

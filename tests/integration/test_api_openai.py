@@ -161,6 +161,15 @@ def test_bad_requests_get_openai_shaped_4xx(http, body, status, needle):
     assert needle in _error(http, body, status)["message"]
 
 
+def test_oversized_bodies_and_wrong_methods(http):
+    huge = b'{"model": "rag-extractive", "messages": [{"role": "user", "content": "' + b"a" * (2 << 20) + b'"}]}'
+    r = http.post("/v1/chat/completions", content=huge, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+    r = http.get("/v1/chat/completions")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"] and r.json()["error"]
+    assert http.request("TRACE", "/health").status_code == 405
+
+
 def test_harmless_parameters_are_accepted(client):
     resp = client.chat.completions.create(
         model="rag-extractive", messages=[{"role": "user", "content": [{"type": "text", "text": QUESTION}]}],

@@ -119,3 +119,64 @@ def test_limiter_refuses_when_full_and_frees_from_any_thread():
     assert lim.try_acquire()
     with pytest.raises(ValueError):
         Limiter(0)
+
+
+class FakeService:
+    """Just what the routes call, through RagService's interface."""
+
+    def __init__(self, settings) -> None:
+        from types import SimpleNamespace
+
+        self.settings = settings
+        self.store = SimpleNamespace(count=lambda: 1)
+        self.closed = False
+
+    def stream(self, question, history=None, mode=None, top_k=None):
+        def events():
+            try:
+                yield Event("retrieval", question=question)
+                yield Event("answer", answer=Answer(question, "Valves open at 3 bar. [1]", [CITE], False))
+            finally:
+                self.closed = True
+        return events()
+
+
+@pytest.fixture
+def api_client(make_settings):
+    from types import SimpleNamespace
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from ui import api
+    from ui.gate import Gate
+
+    svc = FakeService(make_settings())
+    chat = SimpleNamespace(gate=Gate(), limiter=Limiter(1))
+    app = FastAPI()
+    api.install_error_handlers(app)
+    app.include_router(api.build_router(api.ApiContext(svc, chat, SecretStr("k"))))
+    with TestClient(app, headers={"Authorization": "Bearer k"}) as client:
+        yield client, chat.limiter, svc
+
+
+BODY = {"model": "rag-extractive", "messages": [{"role": "user", "content": "When do valves open?"}]}
+
+
+def test_routes_answer_check_the_key_and_refuse_when_full(api_client):
+    client, limiter, svc = api_client
+    r = client.post("/v1/chat/completions", json=BODY)
+    assert r.status_code == 200 and r.json()["citations"][0]["quote"] == CITE.quote
+    assert svc.closed
+    bad = client.post("/v1/chat/completions", json=BODY, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_api_key"
+    assert limiter.try_acquire()  # someone else holds the only slot
+    full = client.post("/v1/chat/completions", json={**BODY, "stream": True})
+    assert full.status_code == 429 and full.headers["Retry-After"]
+    limiter.release()
+    with client.stream("POST", "/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        lines = [ln for ln in r.iter_lines() if ln]
+    assert lines[-1] == "data: [DONE]"
+    assert limiter.try_acquire()  # the stream gave its slot back
+    limiter.release()
