@@ -105,7 +105,7 @@ def url(tmp_path_factory, llm):
     data = base / "data"
     run_rag("--data-dir", str(data), "ingest", str(SEEDS), "--no-progress", cwd=base)
     env = {"RAG_LLM_BASE_URL": llm.url, "RAG_LLM_MODEL": "fake", "RAG_LLM_TIMEOUT": "120"}
-    with serve(data, "--concurrency", "1", cwd=base, env=env) as u:
+    with serve(data, "--concurrency", "1", "--queue-size", "1", cwd=base, env=env) as u:
         yield u.rstrip("/")
 
 
@@ -186,3 +186,24 @@ def test_the_page_and_the_api_share_one_limit(url, held):
     answer, _how = job.result(timeout=WAIT_S)
     assert "Peskov" in answer["content"]
     assert _wait_until_free(url).status_code == 200
+
+
+def test_the_mounted_page_keeps_its_bounded_queue(url, held):
+    gradio_client = pytest.importorskip("gradio_client")
+    from gradio_client.utils import Status
+
+    page = gradio_client.Client(f"{url}/", verbose=False)
+    running = page.submit(QUESTION, "generative", 5, api_name="/chat")
+    assert held.started.wait(WAIT_S)
+    waiting = page.submit(QUESTION, "extractive", 5, api_name="/chat")  # queue size 1: it waits
+    deadline = time.monotonic() + WAIT_S
+    while waiting.status().code != Status.IN_QUEUE and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert waiting.status().code == Status.IN_QUEUE
+    t0 = time.monotonic()
+    with pytest.raises(Exception) as exc:
+        page.submit(QUESTION, "extractive", 5, api_name="/chat").result(timeout=30)
+    assert "try again" in str(exc.value).lower() and time.monotonic() - t0 < 15
+    held.release.set()
+    assert "Peskov" in running.result(timeout=WAIT_S)[0]["content"]
+    assert "Peskov" in waiting.result(timeout=WAIT_S)[0]["content"]
