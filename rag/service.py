@@ -6,7 +6,6 @@ from one Settings object, lazily, and reused for every question.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InputError
-from rag.types import Answer, Event
+from rag.types import Answer, Event, Hit
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
@@ -32,6 +31,12 @@ def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
     if len(q) > max_chars:
         return q[:max_chars], f"question truncated from {len(q)} to {max_chars} characters"
     return q, None
+
+
+def _prepend(first: Event, rest: Iterator[Event]) -> Iterator[Event]:
+    """first, then rest; close() reaches the pipeline (and its LLM stream), unlike a chain."""
+    yield first
+    yield from rest
 
 
 class RagService:
@@ -152,7 +157,12 @@ class RagService:
         """
         events = self.llm_pipeline.stream(question, history=history, mode=mode, top_k=top_k)
         first = next(events)  # validate input and mode eagerly, before the caller iterates
-        return itertools.chain([first], events)
+        return _prepend(first, events)
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        """Ranked chunks for a question, no answer (InputError when it is empty)."""
+        q, _ = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(q, top_k=top_k)
 
     # --- ask ------------------------------------------------------------------
     def ask(self, question: str, top_k: int | None = None, history=None,

@@ -18,7 +18,7 @@ import gradio as gr
 from rag.errors import InputError, RagError
 from ui import render, uploads
 from ui.assets import CSS, JS
-from ui.gate import Gate
+from ui.gate import Gate, Limiter
 from ui.llm_status import default_mode, endpoint_status, llm_configured, mode_choices
 from ui.streaming import answer_events, replay
 
@@ -60,11 +60,12 @@ def _msg(content: str, **metadata) -> dict:
 class ChatApp:
     """Handlers bound to one RagService, and the Blocks that wire them."""
 
-    def __init__(self, svc, config: UiConfig | None = None) -> None:
+    def __init__(self, svc, config: UiConfig | None = None, limiter: Limiter | None = None) -> None:
         self.svc = svc
         self.settings = svc.settings
         self.config = config or UiConfig()
         self.gate = Gate()
+        self.limiter = limiter or Limiter(self.config.concurrency)  # shared with the HTTP API
         self.upload_dir = uploads.uploads_dir(self.settings.data_dir)
 
     # --- chat -----------------------------------------------------------------------
@@ -73,7 +74,8 @@ class ChatApp:
         k = int(top_k) if top_k else None
         yield [_msg("", title="Searching your documents…", status="pending")]
         try:
-            yield from self._answer_messages(message, history, mode, k)
+            with self.limiter.hold():
+                yield from self._answer_messages(message, history, mode, k)
         except RagError as exc:
             yield [_msg(_error_html(str(exc)))]
         except Exception as exc:  # the edge: a note for the user, the trace for the log
@@ -106,7 +108,7 @@ class ChatApp:
 
         The answer as JSON, as `rag ask --json` prints it."""
         try:
-            with self.gate.read():
+            with self.limiter.hold(), self.gate.read():
                 return self.svc.ask(question, top_k=int(top_k) or None, mode=mode or None).to_dict()
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
@@ -133,10 +135,11 @@ class ChatApp:
         return self._docs_outputs()
 
     def upload(self, files: list[str] | None, progress=gr.Progress()) -> tuple:
-        report = self._ingest_uploads(files or [], progress)
+        report = self.ingest_uploads(files or [], progress)
         return (self._upload_markdown(report), report, *self._docs_outputs(), None)
 
-    def _ingest_uploads(self, files: list[str], progress) -> dict:
+    def ingest_uploads(self, files: list[str], progress=lambda *a, **k: None) -> dict:
+        """Check, store and index uploaded files: {"accepted": [...], "rejected": [...]}."""
         progress(0, desc="Checking files")
         checked = uploads.check_files(files, self.config.limits)
         rejected = [{"name": r.name, "reason": r.reason} for r in checked.rejected]
@@ -183,11 +186,16 @@ class ChatApp:
     def delete(self, doc_id: str | None) -> tuple:
         if not doc_id:
             return ("Pick a document first.", *self._docs_outputs())
+        found = self.delete_document(doc_id)
+        note = f"Deleted **{html.escape(doc_id)}**." if found else f"{html.escape(doc_id)} was not indexed."
+        return (note, *self._docs_outputs())
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Remove one document (and its uploaded copy); False when it was not indexed."""
         with self.gate.write():
             found = self.svc.delete_document(doc_id)
         self._remove_upload(doc_id)
-        note = f"Deleted **{html.escape(doc_id)}**." if found else f"{html.escape(doc_id)} was not indexed."
-        return (note, *self._docs_outputs())
+        return found
 
     def _remove_upload(self, doc_id: str) -> None:
         """An uploaded copy goes with its document; files elsewhere are never touched."""
@@ -287,11 +295,16 @@ def _row_doc_id(evt: gr.SelectData) -> str | None:
     return row[-1] if row else None
 
 
+def build_page(chat: ChatApp) -> gr.Blocks:
+    """The Blocks with the queue settings (bounded size, concurrency)."""
+    demo = chat.build()
+    demo.queue(max_size=chat.config.queue_size, default_concurrency_limit=chat.config.concurrency)
+    return demo
+
+
 def build_app(svc, config: UiConfig | None = None) -> tuple[gr.Blocks, UiConfig]:
     config = config or UiConfig()
-    demo = ChatApp(svc, config).build()
-    demo.queue(max_size=config.queue_size, default_concurrency_limit=config.concurrency)
-    return demo, config
+    return build_page(ChatApp(svc, config)), config
 
 
 def launch_kwargs(config: UiConfig, host: str, port: int, auth: tuple[str, str] | None) -> dict:

@@ -1,11 +1,13 @@
-"""`rag serve`: the web chat on http://127.0.0.1:7860 (loopback unless told otherwise)."""
+"""`rag serve`: the web chat and the OpenAI-compatible API on http://127.0.0.1:7860 (loopback
+unless told otherwise)."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import os
-import sys
+
+from pydantic import SecretStr
 
 from rag.errors import ConfigError, InputError
 
@@ -16,14 +18,14 @@ DEFAULT_PORT = 7860
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("serve", help="web chat (Gradio) on http://127.0.0.1:7860")
+    p = subparsers.add_parser("serve", help="web chat + OpenAI-compatible API on http://127.0.0.1:7860")
     p.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--auth", metavar="USER:PASS", help="require this login")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="per file (default 20)")
     p.add_argument("--max-files", type=int, default=10, help="per upload (default 10)")
     p.add_argument("--queue-size", type=int, default=16, help="waiting requests before 'busy'")
-    p.add_argument("--concurrency", type=int, default=2, help="requests answered at once")
+    p.add_argument("--concurrency", type=int, default=2, help="answers computed at once (page and API together)")
     p.add_argument("--top-k", type=int)
     p.set_defaults(func=cmd_serve)
 
@@ -46,11 +48,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def exposure_warning(host: str, auth) -> str | None:
-    if is_loopback(host) or auth:
+def exposure_problem(host: str, auth, api_key) -> str | None:
+    """Why serving on host is refused: a non-loopback address needs --auth and RAG_API_KEY."""
+    if is_loopback(host):
         return None
-    return (f"rag: warning: serving on {host} without --auth: anyone who can reach this "
-            "machine can read your documents and change the index")
+    missing = [what for what, ok in (("--auth USER:PASS (the page)", auth),
+                                     ("RAG_API_KEY (the HTTP API)", api_key)) if not ok]
+    if not missing:
+        return None
+    return (f"serving on {host} needs {' and '.join(missing)}: anyone who can reach this "
+            "machine could read your documents and change the index")
+
+
+def api_key_from_env() -> SecretStr | None:
+    key = os.environ.get("RAG_API_KEY", "").strip()
+    return SecretStr(key) if key else None
 
 
 def _positive(name: str, value: float) -> None:
@@ -78,27 +90,35 @@ def warm_up(svc) -> None:
         log.warning("warm-up question failed", exc_info=True)
 
 
+def serve_config(args):
+    """Options → ServeConfig; refuses an exposed address without both logins."""
+    from ui.server import ServeConfig
+
+    auth = parse_auth(args.auth)
+    api_key = api_key_from_env()
+    problem = exposure_problem(args.host, auth, api_key)
+    if problem:
+        raise ConfigError(problem)
+    return ServeConfig(host=args.host, port=args.port, ui=_ui_config(args), auth=auth,
+                       api_key=api_key)
+
+
 def cmd_serve(args, settings) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    auth = parse_auth(args.auth)
-    config = _ui_config(args)
-    warning = exposure_warning(args.host, auth)
-    if warning:
-        print(warning, file=sys.stderr)
+    config = serve_config(args)
     from rag.service import RagService
-    from ui.app import build_app, launch_kwargs
+    from ui.server import build_server_app, run
 
     svc = RagService(settings)
     warm_up(svc)
-    demo, config = build_app(svc, config)
-    try:
-        demo.launch(prevent_thread_lock=True, **launch_kwargs(config, args.host, args.port, auth))
-    except OSError as exc:
-        raise ConfigError(f"cannot serve on {args.host}:{args.port}: {exc}") from exc
-    print(f"Web chat on http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
-    try:
-        demo.block_thread()
-    finally:
-        demo.close()
-    return 0
+    app = build_server_app(svc, config)
+    return run(app, config, on_ready=lambda: print(ready_line(config), flush=True))
+
+
+def ready_line(config) -> str:
+    """Printed once the socket listens (tests wait for "Web chat on ")."""
+    base = f"http://{config.host}:{config.port}"
+    key = "key required" if config.api_key else "no key"
+    return (f"Web chat on {base}  ·  OpenAI-compatible API on {base}/v1 ({key}), docs "
+            f"{base}/docs  (Ctrl-C to stop)")

@@ -142,7 +142,8 @@ class LLMClient:
                         produced = True
                         yield delta
                     finished = finished or bool(getattr(choice, "finish_reason", None))
-        except GeneratorExit:
+        except GeneratorExit:  # the caller stopped reading (e.g. an API client hung up)
+            stream.close()  # so the model stops generating for nobody
             raise
         except Exception as exc:  # noqa: BLE001 - every backend failure is one LLMError
             msg = describe_error(exc, timeout)
