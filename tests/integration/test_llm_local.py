@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.llm.pipeline import Pipeline
 from rag.types import REFUSAL_TEXT
 from tests.conftest import SEED_FILE, SEEDS
+from tests.fakes import SwappablePipeline
 
 pytest.importorskip("xllamacpp", reason="needs the local-llm extra")
 
@@ -47,11 +47,9 @@ def llm_url(tmp_path_factory):
 
 @pytest.fixture
 def pipe(seed_service, llm_url):
-    p = Pipeline(seed_service)
-    p.settings = seed_service.settings.model_copy(update={
+    return SwappablePipeline(seed_service, seed_service.settings.model_copy(update={
         "llm_base_url": llm_url, "mode": "generative", "llm_max_tokens": 64,
-        "llm_context_window": 2048, "llm_timeout": 120.0})
-    return p
+        "llm_context_window": 2048, "llm_timeout": 120.0}))
 
 
 def _check_verified(answer):
