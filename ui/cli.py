@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--queue-size", type=int, default=16, help="waiting requests before 'busy'")
     p.add_argument("--concurrency", type=int, default=2, help="requests answered at once")
     p.add_argument("--top-k", type=int)
+    p.add_argument("--no-local-llm", action="store_true",
+                   help="never start the bundled model server (also: RAG_LOCAL_LLM=off)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -86,10 +88,19 @@ def cmd_serve(args, settings) -> int:
     warning = exposure_warning(args.host, auth)
     if warning:
         print(warning, file=sys.stderr)
+    from rag.llm.managed import managed_llm
     from rag.service import RagService
+
+    # the bundled model server, when no endpoint is configured: a child stopped with us
+    with managed_llm(settings, enabled=not args.no_local_llm) as local_llm:
+        svc = RagService(settings, local_llm=local_llm)
+        _serve(svc, config, args, auth)
+    return 0
+
+
+def _serve(svc, config, args, auth) -> None:
     from ui.app import build_app, launch_kwargs
 
-    svc = RagService(settings)
     warm_up(svc)
     demo, config = build_app(svc, config)
     try:
@@ -101,4 +112,3 @@ def cmd_serve(args, settings) -> int:
         demo.block_thread()
     finally:
         demo.close()
-    return 0

@@ -276,10 +276,31 @@ def managed_llm(settings: Settings, enabled: bool = True) -> Iterator[ManagedLLM
         yield None
         return
     llm = ManagedLLM(settings).start()
+    restore = _sigterm_as_interrupt()
     try:
         yield llm
     finally:
+        restore()
         llm.stop()
+
+
+def _sigterm_as_interrupt():
+    """SIGTERM → KeyboardInterrupt in the main thread, so the server's own shutdown runs and
+    the child is stopped (a server that installs its own handlers, e.g. uvicorn, overrides
+    this; the kernel's PDEATHSIG still covers a hard kill). Returns the restore function."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None):
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def discover(settings: Settings) -> RunningLLM | None:
