@@ -83,7 +83,10 @@ def test_streaming_events_and_verified_answer(pipe):
     events = list(pipe.stream("Who criticized Stoltenberg's remarks about warheads?"))
     kinds = [e.type for e in events]
     assert kinds[0] == "retrieval" and kinds[-1] == "answer" and "token" in kinds
-    assert kinds.count("answer") == 1 and set(kinds[1:-1]) == {"token"}
+    assert kinds.count("answer") == 1 and kinds[1] == "provisional" and set(kinds[2:-1]) == {"token"}
+    assert events[1].answer.citations and SEED_TEXT[events[1].answer.citations[0].start:
+                                                    events[1].answer.citations[0].end] == \
+        events[1].answer.citations[0].quote  # the quoted answer, exact, before any token
     answer = events[-1].answer
     assert "".join(e.text for e in events if e.type == "token") == answer.llm["raw"]
     assert answer.llm["called"] and 0 < answer.llm["prompt_tokens"] < 2048 - 64
