@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh clone:
-#   make chat   venv + install + ingest seeds/ + web chat on http://127.0.0.1:7860
+#   make chat   venv + install + ingest seeds/ + web chat on http://127.0.0.1:7860, answered by
+#               the bundled local model (started by `rag serve`; RAG_LOCAL_LLM=off to opt out)
 #   make test   venv + install (with test tools) + run the tests  (.ci/run calls this)
 SHELL := /bin/bash
 VENV ?= .venv

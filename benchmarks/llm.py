@@ -58,16 +58,19 @@ def judge(item: dict, answer) -> bool:
 
 def run_generative(svc, item: dict) -> dict:
     t0 = time.perf_counter()
-    first = None
+    first = cited = None
     answer = None
     for event in svc.stream(item["question"], history=item.get("history"), mode="generative"):
-        if event.type == "token" and first is None:
+        if event.type == "provisional":
+            cited = time.perf_counter() - t0
+        elif event.type == "token" and first is None:
             first = time.perf_counter() - t0
         elif event.type == "answer":
             answer = event.answer
     total = time.perf_counter() - t0
+    cited = cited if cited is not None else total  # a gate refusal is final at once
     return {"id": item["id"], "mode": answer.mode, "called": bool(answer.llm.get("called")),
-            "ttft_s": first, "total_s": total, "prompt_tokens": answer.llm.get("prompt_tokens"),
+            "ttft_s": first, "total_s": total, "first_cited_s": cited, "prompt_tokens": answer.llm.get("prompt_tokens"),
             "refused": answer.refused, "correct": judge(item, answer), "notice": answer.notice,
             "text": answer.text, "raw": answer.llm.get("raw")}
 
@@ -104,6 +107,7 @@ def summarize(gen: list[dict], ext: list[dict], golden: list[dict], meta: dict) 
         "gate_refusals": sum(1 for r in gen if not r["called"] and r["mode"] == "generative"),
         "fallbacks": sum(1 for r in gen if r["mode"] != "generative"),
         "ttft_s": _stats([r["ttft_s"] for r in called]),
+        "first_cited_s": _stats([r["first_cited_s"] for r in called]),
         "total_s": _stats([r["total_s"] for r in called]),
         "prompt_tokens": _stats([r["prompt_tokens"] for r in called if r["prompt_tokens"]]),
         "extractive_total_s": _stats([r["total_s"] for r in ext]),
@@ -129,6 +133,8 @@ def markdown(s: dict) -> str:
         "",
         "| per LLM call | median | p90 | max |",
         "| --- | --- | --- | --- |",
+        row("first cited answer on screen (the provisional extractive one)", s["first_cited_s"],
+            fmt="{:.2f}"),
         row("time to first token (question → first token, retrieval included)", s["ttft_s"]),
         row("total time (question → verified answer)", s["total_s"]),
         row("prompt tokens", s["prompt_tokens"], unit="", fmt="{:.0f}"),

@@ -92,8 +92,10 @@ class ExtractiveAnswerer:
         self._vec_cache: dict[tuple, list[float]] = {}
 
     def run(self, question: str, hits: list[Hit], query_vec: list[float]) -> Answer:
-        scored = self.score(question, hits, query_vec)
-        chosen = self.select(scored)
+        return self.compose(question, hits, self.select(self.score(question, hits, query_vec)))
+
+    def compose(self, question: str, hits: list[Hit], chosen: list[Scored]) -> Answer:
+        """The cited answer made of the selected sentences (a refusal when none)."""
         if not chosen:
             return Answer(question, REFUSAL_TEXT, [], refused=True, hits=hits)
         citations = [

@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from rag.errors import InputError, RagError
 
@@ -40,10 +41,10 @@ def build_settings(args: argparse.Namespace):
     return Settings(**overrides)
 
 
-def make_service(settings):
+def make_service(settings, local_llm=None):
     from rag.service import RagService
 
-    return RagService(settings)
+    return RagService(settings, local_llm=local_llm)
 
 
 # --- ingest -----------------------------------------------------------------------
@@ -124,24 +125,67 @@ def _ask_stdin(svc, args) -> int:
 
 # --- chat ---------------------------------------------------------------------------
 def cmd_chat(args, settings) -> int:
-    svc = make_service(settings)
-    _require_index(svc)
-    print("Ask about your documents. Empty line or Ctrl-D to quit.")
+    from rag.llm.managed import managed_llm
+
+    with managed_llm(settings, enabled=args.start_llm) as llm:
+        svc = make_service(settings, local_llm=llm)
+        _require_index(svc)
+        if llm is not None:
+            print(f"Starting the local model {llm.status().model} in the background; "
+                  "answers are extractive until it is ready.")
+        print("Ask about your documents. Empty line or Ctrl-D to quit; "
+              "Ctrl-C while the model writes keeps the quoted answer.")
+        _chat_loop(svc)
+    return 0
+
+
+def _chat_loop(svc) -> None:
     history: list[tuple[str, str]] = []
     while True:
         try:
             question = input("> ")
         except (EOFError, KeyboardInterrupt):
             print()
-            return 0
+            return
         if not question.strip():
-            return 0
+            return
         try:
-            from rag.llm.cli import chat_turn
-
             chat_turn(svc, question, history)
         except InputError as exc:
             print(f"error: {exc}")
+
+
+def chat_turn(svc, question: str, history: list[tuple[str, str]], out: TextIO | None = None):
+    """Stream one answer to `out`: the provisional (extractive) answer, the model's tokens,
+    then the verified answer. Ctrl-C during generation keeps the provisional answer."""
+    out = out or sys.stdout
+    answer = provisional = None
+    streaming = False
+    events = svc.stream(question, history=history)
+    try:
+        for event in events:
+            if event.type == "provisional":
+                provisional = event.answer
+                out.write("(provisional, quoted from your documents)\n"
+                          + render_text(provisional) + "\n\n-- the model is writing --\n")
+            elif event.type == "token":
+                streaming = True
+                out.write(event.text)
+            elif event.type == "answer":
+                answer = event.answer
+            out.flush()
+    except KeyboardInterrupt:
+        events.close()
+        if provisional is None:
+            raise
+        out.write("\n(stopped; keeping the quoted answer above)\n\n")
+        history.append((question, provisional.text))
+        return provisional
+    if streaming or provisional is not None:
+        out.write("\n-- verified --\n")
+    out.write(render_text(answer) + "\n\n")
+    history.append((question, answer.text))
+    return answer
 
 
 # --- status -------------------------------------------------------------------------
@@ -179,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="terminal chat (streams LLM tokens; follow-ups understood)")
     p.add_argument("--top-k", type=int)
     p.add_argument("--mode", choices=MODES, help="answer mode (default $RAG_MODE or auto)")
+    p.add_argument("--start-llm", action="store_true",
+                   help="start the bundled model server for this chat (default: use one "
+                        "`rag serve` or RAG_LLM_BASE_URL provides)")
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("status", help="what is indexed")

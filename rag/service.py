@@ -13,24 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InputError
+from rag.pipeline import clean_question  # noqa: F401 - re-exported for callers
 from rag.types import Answer, Event, Hit
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
     from rag.ingest import IngestReport, SourceRecord
+    from rag.llm.backend import LocalLLM
+    from rag.pipeline import AnswerPipeline
     from rag.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
-    """Strip; reject empty; truncate (with a notice) beyond max_chars."""
-    if question is None or not question.strip():
-        raise InputError("the question is empty")
-    q = " ".join(question.split())
-    if len(q) > max_chars:
-        return q[:max_chars], f"question truncated from {len(q)} to {max_chars} characters"
-    return q, None
 
 
 def _prepend(first: Event, rest: Iterator[Event]) -> Iterator[Event]:
@@ -40,10 +33,14 @@ def _prepend(first: Event, rest: Iterator[Event]) -> Iterator[Event]:
 
 
 class RagService:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 local_llm: LocalLLM | None = None) -> None:
+        """`local_llm`: a managed local model server (rag.llm.managed); default: one that
+        `rag serve` runs for the same data dir, if any (never started from here)."""
         self.settings = settings
         if embedder is not None:
             self.__dict__["embedder"] = embedder
+        self._local_llm = local_llm
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -131,10 +128,27 @@ class RagService:
         return report
 
     @cached_property
-    def llm_pipeline(self):
-        from rag.llm.pipeline import Pipeline
+    def local_llm(self) -> LocalLLM | None:
+        if self._local_llm is not None:
+            return self._local_llm
+        from rag.llm.managed import discover
 
-        return Pipeline(self)
+        return discover(self.settings)
+
+    @cached_property
+    def llm(self):
+        """The generative backend (imports no LLM library until it is used)."""
+        from rag.llm.backend import LLMBackend
+
+        return LLMBackend(self.settings, self.embedder, self.analyzer,
+                          lambda t: self.retriever.bm25.idf(t), local=self.local_llm)
+
+    @cached_property
+    def pipeline(self) -> AnswerPipeline:
+        from rag.pipeline import AnswerPipeline
+
+        return AnswerPipeline(self.settings, self.embedder, self.retriever, self.extractive,
+                              self.analyzer, generator=self.llm)
 
     def stream(self, question: str, history=None, mode: str | None = None,
                top_k: int | None = None) -> Iterator[Event]:
@@ -143,19 +157,24 @@ class RagService:
         Events, in order:
         - one `Event(type="retrieval", question=..., hits=[...])`: `question` is what was
           searched (a follow-up rewritten as a standalone question);
+        - generative mode, when the refusal gate passes: one `Event(type="provisional",
+          answer=Answer)`, the extractive answer with exact citations, before any LLM work:
+          show it at once, marked provisional; it is the answer to keep if the user stops
+          the generation (a gate refusal skips this: the answer event follows, final);
         - zero or more `Event(type="token", text=...)`: raw model output as it arrives
           (generative mode only; provisional: it may hold unsupported sentences);
         - one `Event(type="answer", answer=Answer)`: the final, verified answer with exact
-          citations; show it in place of the streamed tokens.
+          citations; show it in place of the provisional answer and the streamed tokens.
 
         `history`: earlier turns, oldest first, as (question, answer) pairs or OpenAI-style
         {"role": "user" | "assistant", "content": ...} dicts; only the last
         settings.llm_history_turns are used. `mode`: extractive | generative | auto
         (default settings.mode). LLM failures never raise: the answer event then carries the
-        extractive answer and a one-line `notice`. Raises InputError (empty question) and
-        ConfigError (generative mode with no LLM configured) before the first event.
+        extractive answer and a one-line `notice` (so does a local model still loading).
+        Raises InputError (empty question) and ConfigError (generative mode with no LLM
+        configured) before the first event.
         """
-        events = self.llm_pipeline.stream(question, history=history, mode=mode, top_k=top_k)
+        events = self.pipeline.stream(question, history=history, mode=mode, top_k=top_k)
         first = next(events)  # validate input and mode eagerly, before the caller iterates
         return _prepend(first, events)
 
@@ -168,7 +187,7 @@ class RagService:
     def ask(self, question: str, top_k: int | None = None, history=None,
             mode: str | None = None) -> Answer:
         """One answer: the final event of `stream`. `mode` overrides settings.mode."""
-        return self.llm_pipeline.ask(question, history=history, mode=mode, top_k=top_k)
+        return self.pipeline.ask(question, history=history, mode=mode, top_k=top_k)
 
     # --- documents ------------------------------------------------------------
     def list_documents(self) -> list[dict]:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     llm_probe_timeout: float = 1.5  # auto mode: seconds to wait for the endpoint's /models
     llm_threads: int = 0  # `rag llm serve`: CPU threads; 0 = cores less one (at least 1)
     llm_port: int = 8080  # `rag llm serve`: port on 127.0.0.1 (0 = any free port)
+    # the bundled model server `rag serve` manages when no endpoint is configured (rag/llm/managed.py)
+    local_llm: Literal["auto", "off"] = "auto"  # off: never start one
+    local_llm_model: Literal["default", "small"] = "default"  # small: SmolLM2-135M (tests)
 
     @property
     def chroma_path(self) -> Path:

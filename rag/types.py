@@ -116,14 +116,16 @@ class Answer:
 
 @dataclass
 class Event:
-    """One step of `RagService.stream`: "retrieval", then "token"s, then one "answer".
+    """One step of `RagService.stream`: "retrieval", ["provisional"], "token"s, one "answer".
 
     retrieval: `question` is the (condensed) question searched, `hits` what was found;
+    provisional: `answer` is the extractive Answer, cited, shown until the verified one
+      arrives (generative mode, when the refusal gate passes; before any LLM work);
     token: `text` is the next piece of the raw model output (provisional);
-    answer: `answer` is the final verified Answer (authoritative; replaces the tokens).
+    answer: `answer` is the final verified Answer (authoritative; replaces the others).
     """
 
-    type: str  # "retrieval" | "token" | "answer"
+    type: str  # "retrieval" | "provisional" | "token" | "answer"
     text: str = ""
     question: str = ""
     hits: list[Hit] = field(default_factory=list)

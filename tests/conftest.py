@@ -8,6 +8,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# `rag serve` would start the bundled 1.5B model for every UI test: the tests that want the
+# managed model server ask for it (tests/integration/test_llm_managed.py)
+os.environ.setdefault("RAG_LOCAL_LLM", "off")
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

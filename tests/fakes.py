@@ -53,3 +53,34 @@ def make_pdf(lines: list[str]) -> bytes:
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return out
+
+
+class SwappablePipeline:
+    """The real AnswerPipeline + LLMBackend over a service's components, rebuilt whenever a
+    test assigns new `settings` (the components themselves are reused)."""
+
+    def __init__(self, svc, settings, local=None) -> None:
+        self.svc, self.local = svc, local
+        self.settings = settings
+
+    @property
+    def settings(self):
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings) -> None:
+        from rag.llm.backend import LLMBackend
+        from rag.pipeline import AnswerPipeline
+
+        svc = self.svc
+        self._settings = settings
+        self.backend = LLMBackend(settings, svc.embedder, svc.analyzer,
+                                  lambda t: svc.retriever.bm25.idf(t), local=self.local)
+        self.pipeline = AnswerPipeline(settings, svc.embedder, svc.retriever, svc.extractive,
+                                       svc.analyzer, generator=self.backend)
+
+    def stream(self, *args, **kwargs):
+        return self.pipeline.stream(*args, **kwargs)
+
+    def ask(self, *args, **kwargs):
+        return self.pipeline.ask(*args, **kwargs)

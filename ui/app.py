@@ -30,7 +30,11 @@ EXAMPLES = [
     "What did the United States do last month?",
 ]
 DOC_HEADERS = ["Document", "Title", "Chunks", "Indexed as"]
-WRITES = "index-writes"  # one concurrency group for everything that changes the index
+WRITES = "index-writes"
+LOCAL_STATUS_EVERY_S = 3.0
+PROVISIONAL_NOTE = ("Provisional: quoted from your documents while the model writes its "
+                    "answer (stop it to keep this one).")
+DRAFT_TITLE = "Model draft (unverified)"  # one concurrency group for everything that changes the index
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class ChatApp:
         self.gate = Gate()
         self.limiter = limiter or Limiter(self.config.concurrency)  # shared with the HTTP API
         self.upload_dir = uploads.uploads_dir(self.settings.data_dir)
+        self.local = getattr(svc, "local_llm", None)  # the local model server, if any
 
     # --- chat -----------------------------------------------------------------------
     def respond(self, message: str, history: list[dict], mode: str | None,
@@ -88,13 +93,18 @@ class ChatApp:
                 raise InputError("no documents are indexed yet: upload some in the Documents tab.")
             events = answer_events(self.svc, message, render.history_for_service(history), mode, top_k)
             first = next(events, None)
-        uid, text = render.new_uid(), ""
+        uid, text, provisional = render.new_uid(), "", None
         for event in itertools.chain([first] if first else [], events):
-            if event.type == "token":
+            if event.type == "provisional" and event.answer is not None:
+                provisional = event.answer
+                yield _provisional_messages(provisional, uid, "")
+            elif event.type == "token":
                 text += event.text
-                yield [_msg(render.answer_html(text, uid, provisional=True))]
+                yield (_provisional_messages(provisional, uid, text) if provisional is not None
+                       else [_msg(render.answer_html(text, uid, provisional=True))])
             elif event.type == "answer" and event.answer is not None:
-                yield from self._final(event.answer, uid, streamed=bool(text), top_k=top_k)
+                streamed = bool(text) or provisional is not None
+                yield from self._final(event.answer, uid, streamed=streamed, top_k=top_k)
 
     @staticmethod
     def _final(answer, uid: str, streamed: bool, top_k) -> Iterator[list[dict]]:
@@ -219,7 +229,7 @@ class ChatApp:
 
     # --- settings -------------------------------------------------------------------
     def llm_status(self) -> str:
-        return endpoint_status(self.settings)
+        return endpoint_status(self.settings, self.local)
 
     # --- layout ---------------------------------------------------------------------
     def build(self) -> gr.Blocks:
@@ -239,13 +249,17 @@ class ChatApp:
         with gr.Sidebar(label="Settings", open=True, width=300):
             gr.Markdown(f"## {self.config.title}\nAnswers quote your documents and cite them.")
             summary = gr.Markdown(elem_id="rag-index-summary")
-            mode = gr.Radio(mode_choices(self.settings), value=default_mode(self.settings),
-                            label="Answer mode", interactive=llm_configured(self.settings),
-                            elem_id="rag-mode")
+            llm = llm_configured(self.settings, self.local)
+            mode = gr.Radio(mode_choices(self.settings, self.local),
+                            value=default_mode(self.settings, self.local), label="Answer mode",
+                            interactive=llm, elem_id="rag-mode")
             status = gr.Markdown(self.llm_status(), elem_id="rag-llm-status")
-            if llm_configured(self.settings):
+            if llm:
                 gr.Button("Check endpoint", size="sm").click(
                     self.llm_status, outputs=status, api_visibility="private")
+            if self.local is not None:  # loading → ready, or a crash: shown as it happens
+                gr.Timer(LOCAL_STATUS_EVERY_S).tick(self.llm_status, outputs=status,
+                                                     api_visibility="private")
             top_k = gr.Slider(1, 20, value=self.settings.top_k, step=1,
                               label="Passages to retrieve (top-k)", elem_id="rag-top-k")
         return mode, top_k, summary
@@ -288,6 +302,15 @@ class ChatApp:
                       api_name="reindex_document", concurrency_id=WRITES, concurrency_limit=1)
         table.select(_row_doc_id, outputs=select, api_visibility="private")
         return table, select
+
+
+def _provisional_messages(answer, uid: str, draft: str) -> list[dict]:
+    """The extractive answer, cited, marked provisional; the model's draft below it (a side
+    panel, so a stopped generation leaves the quoted answer as the chat's answer)."""
+    body = ('<div class="rag-provisional-answer">'
+            + render.notice_html(PROVISIONAL_NOTE) + render.final_message(answer, uid) + "</div>")
+    shown = render.answer_html(draft, render.new_uid(), provisional=True) if draft else "…"
+    return [_msg(body), _msg(shown, title=DRAFT_TITLE, status="pending")]
 
 
 def _row_doc_id(evt: gr.SelectData) -> str | None:

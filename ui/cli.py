@@ -27,6 +27,8 @@ def register(subparsers) -> None:
     p.add_argument("--queue-size", type=int, default=16, help="waiting requests before 'busy'")
     p.add_argument("--concurrency", type=int, default=2, help="answers computed at once (page and API together)")
     p.add_argument("--top-k", type=int)
+    p.add_argument("--no-local-llm", action="store_true",
+                   help="never start the bundled model server (also: RAG_LOCAL_LLM=off)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -107,10 +109,17 @@ def cmd_serve(args, settings) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     config = serve_config(args)
+    from rag.llm.managed import managed_llm
     from rag.service import RagService
+
+    # the bundled model server, when no endpoint is configured: a child stopped with us
+    with managed_llm(settings, enabled=not args.no_local_llm) as local_llm:
+        return _serve(RagService(settings, local_llm=local_llm), config)
+
+
+def _serve(svc, config) -> int:
     from ui.server import build_server_app, run
 
-    svc = RagService(settings)
     warm_up(svc)
     app = build_server_app(svc, config)
     return run(app, config, on_ready=lambda: print(ready_line(config), flush=True))

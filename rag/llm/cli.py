@@ -1,12 +1,12 @@
-"""`rag llm serve` and the streamed chat turn used by `rag chat`."""
+"""`rag llm serve`: the bundled model behind an OpenAI-compatible server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
 import threading
-from typing import TextIO
 
 from rag.llm.local import MODELS
 
@@ -23,12 +23,17 @@ def register(subparsers) -> None:
     s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or cores less one)")
     s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")
     s.add_argument("--verify", action="store_true", help="re-check the assembled model's SHA-256")
+    s.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # managed: die with it
     s.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args, settings) -> int:
     from rag.llm.local import LocalServer, model_path
 
+    if args.parent_pid:
+        from rag.llm.managed import set_parent_death_signal
+
+        set_parent_death_signal(args.parent_pid)
     path = model_path(args.model, settings.data_dir, verify=args.verify)
     server = LocalServer(
         path, port=settings.llm_port if args.port is None else args.port,
@@ -49,23 +54,3 @@ def cmd_serve(args, settings) -> int:
         pass
     server.stop()
     return 0
-
-
-def chat_turn(svc, question: str, history: list[tuple[str, str]], out: TextIO = sys.stdout):
-    """Stream one chat answer to `out`, then the verified text (if it differs) and sources."""
-    from rag.cli import render_text
-
-    streamed: list[str] = []
-    answer = None
-    for event in svc.stream(question, history=history):
-        if event.type == "token":
-            streamed.append(event.text)
-            out.write(event.text)
-            out.flush()
-        elif event.type == "answer":
-            answer = event.answer
-    if streamed:
-        out.write("\n-- verified --\n")
-    out.write(render_text(answer) + "\n\n")
-    history.append((question, answer.text))
-    return answer

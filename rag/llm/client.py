@@ -127,6 +127,7 @@ class LLMClient:
         timeout = self.settings.llm_timeout
         t0 = time.perf_counter()
         produced = finished = False
+        stream = None
         try:
             stream = self.client.chat.completions.create(
                 model=self.endpoint.model, messages=messages, stream=True,
@@ -142,8 +143,9 @@ class LLMClient:
                         produced = True
                         yield delta
                     finished = finished or bool(getattr(choice, "finish_reason", None))
-        except GeneratorExit:  # the caller stopped reading (e.g. an API client hung up)
-            stream.close()  # so the model stops generating for nobody
+        except GeneratorExit:  # the user stopped: close the HTTP stream, the server stops too
+            if stream is not None:
+                stream.close()
             raise
         except Exception as exc:  # noqa: BLE001 - every backend failure is one LLMError
             msg = describe_error(exc, timeout)

@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import SecretStr
 
-from rag.llm.pipeline import Pipeline
 from rag.types import REFUSAL_TEXT
+from tests.fakes import SwappablePipeline
 
 SECRET = "sk-test-secret-4242"
 
@@ -113,11 +113,9 @@ def pipe(seed_service, fake_llm):
     fake_llm.behaviour, fake_llm.delay = "ok", 0.0
     fake_llm.requests.clear()
     fake_llm.headers.clear()
-    p = Pipeline(seed_service)
-    p.settings = seed_service.settings.model_copy(update={
+    return SwappablePipeline(seed_service, seed_service.settings.model_copy(update={
         "llm_base_url": fake_llm.base_url, "llm_api_key": SecretStr(SECRET), "mode": "generative",
-        "llm_timeout": 2.0, "llm_model": "fake"})
-    return p
+        "llm_timeout": 2.0, "llm_model": "fake"}))
 
 
 def _number_of(sources: dict[int, str], needle: str) -> int:
@@ -224,8 +222,7 @@ def test_auto_mode_uses_a_reachable_endpoint_and_skips_a_dead_one(pipe, fake_llm
     fake_llm.reply = lambda s, q: (f"Dmitry Peskov criticized the remarks [{_number_of(s, 'Peskov')}].")
     pipe.settings = pipe.settings.model_copy(update={"mode": "auto"})
     assert pipe.ask(Q_PESKOV).mode == "generative"
-    dead = Pipeline(pipe.svc)
-    dead.settings = pipe.settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1",
-                                                     "llm_probe_timeout": 0.5})
+    dead = SwappablePipeline(pipe.svc, pipe.settings.model_copy(update={
+        "llm_base_url": "http://127.0.0.1:9/v1", "llm_probe_timeout": 0.5}))
     answer = dead.ask(Q_PESKOV)
     assert answer.mode == "extractive" and "unreachable" in answer.notice

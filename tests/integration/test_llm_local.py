@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.llm.pipeline import Pipeline
 from rag.types import REFUSAL_TEXT
 from tests.conftest import SEED_FILE, SEEDS
+from tests.fakes import SwappablePipeline
 
 pytest.importorskip("xllamacpp", reason="needs the local-llm extra")
 
@@ -47,11 +47,9 @@ def llm_url(tmp_path_factory):
 
 @pytest.fixture
 def pipe(seed_service, llm_url):
-    p = Pipeline(seed_service)
-    p.settings = seed_service.settings.model_copy(update={
+    return SwappablePipeline(seed_service, seed_service.settings.model_copy(update={
         "llm_base_url": llm_url, "mode": "generative", "llm_max_tokens": 64,
-        "llm_context_window": 2048, "llm_timeout": 120.0})
-    return p
+        "llm_context_window": 2048, "llm_timeout": 120.0}))
 
 
 def _check_verified(answer):
@@ -85,7 +83,10 @@ def test_streaming_events_and_verified_answer(pipe):
     events = list(pipe.stream("Who criticized Stoltenberg's remarks about warheads?"))
     kinds = [e.type for e in events]
     assert kinds[0] == "retrieval" and kinds[-1] == "answer" and "token" in kinds
-    assert kinds.count("answer") == 1 and set(kinds[1:-1]) == {"token"}
+    assert kinds.count("answer") == 1 and kinds[1] == "provisional" and set(kinds[2:-1]) == {"token"}
+    assert events[1].answer.citations and SEED_TEXT[events[1].answer.citations[0].start:
+                                                    events[1].answer.citations[0].end] == \
+        events[1].answer.citations[0].quote  # the quoted answer, exact, before any token
     answer = events[-1].answer
     assert "".join(e.text for e in events if e.type == "token") == answer.llm["raw"]
     assert answer.llm["called"] and 0 < answer.llm["prompt_tokens"] < 2048 - 64

@@ -93,3 +93,50 @@ def test_tokens_stream_then_the_verified_answer(client):
     assert "<mark>" in answer["content"]
     assert "**Mode:** generative" in how["content"] and "Generated sentences" in how["content"]
     assert "**LLM:**" in how["content"]
+
+
+# records, in order, whether the newest answer was provisional or final, as the DOM changes
+WATCH_JS = """
+() => {
+  window.__ragPhases = [];
+  new MutationObserver(() => {
+    const html = document.querySelector('#rag-chatbot').innerHTML;
+    const phase = html.includes('rag-provisional-answer') ? 'provisional'
+      : (html.includes('rag-source') ? 'final' : null);
+    const all = window.__ragPhases;
+    if (phase && all[all.length - 1] !== phase) { all.push(phase); }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def test_browser_shows_the_quoted_answer_first_then_the_verified_one(tmp_path_factory, llm_url):
+    import shutil
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("chromium is not installed")
+    base = tmp_path_factory.mktemp("genb")
+    run_rag("--data-dir", str(base / "data"), "ingest", str(SEEDS), "--no-progress", cwd=base)
+    env = {"RAG_LLM_BASE_URL": llm_url, "RAG_LLM_MODEL": "fake", "RAG_LLM_TIMEOUT": "10"}
+    with serve(base / "data", cwd=base, env=env) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(url, timeout=60_000)
+            page.wait_for_selector("#rag-question textarea", timeout=60_000)
+            page.evaluate(WATCH_JS)
+            box = page.locator("#rag-question textarea")
+            box.fill("Who criticized Stoltenberg's remarks about warheads?")
+            box.press("Enter")
+            answer = page.locator("#rag-chatbot .rag-answer").last
+            sync_api.expect(page.locator("#rag-chatbot .rag-source").first).to_be_attached(timeout=60_000)
+            sync_api.expect(page.locator("#rag-question button.stop-button")).to_have_count(0, timeout=60_000)
+            sync_api.expect(answer).to_contain_text("Peskov", timeout=30_000)
+            sync_api.expect(page.locator("#rag-chatbot .rag-provisional-answer")).to_have_count(0, timeout=30_000)
+            assert page.evaluate("window.__ragPhases") == ["provisional", "final"]
+        finally:
+            browser.close()

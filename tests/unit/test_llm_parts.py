@@ -73,24 +73,25 @@ def test_endpoint_resolution(make_settings, monkeypatch):
     assert resolve_endpoint(make_settings(llm_api_key="sk-rag")).api_key == "sk-rag"
 
 
-class _Svc:
-    def __init__(self, settings):
-        self.settings = settings
+def _pipe(settings):
+    from rag.llm.backend import LLMBackend
+    from rag.pipeline import AnswerPipeline
+
+    backend = LLMBackend(settings, None, None, lambda t: 1.0)
+    return AnswerPipeline(settings, None, None, None, None, generator=backend)
 
 
 def test_mode_resolution_never_calls_the_cloud_by_itself(make_settings, monkeypatch):
-    from rag.llm.pipeline import Pipeline
-
     monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
-    assert Pipeline(_Svc(make_settings(mode="auto"))).resolve_mode() == ("extractive", None)
-    assert Pipeline(_Svc(make_settings(mode="extractive"))).resolve_mode("extractive")[0] == "extractive"
-    assert Pipeline(_Svc(make_settings(mode="auto"))).resolve_mode("generative")[0] == "generative"
+    assert _pipe(make_settings(mode="auto")).resolve_mode() == ("extractive", None)
+    assert _pipe(make_settings(mode="extractive")).resolve_mode("extractive")[0] == "extractive"
+    assert _pipe(make_settings(mode="auto")).resolve_mode("generative")[0] == "generative"
     monkeypatch.delenv("OPENAI_API_KEY")
     with pytest.raises(ConfigError, match="RAG_LLM_BASE_URL"):
-        Pipeline(_Svc(make_settings(mode="generative"))).resolve_mode()
+        _pipe(make_settings(mode="generative")).resolve_mode()
     # configured but nothing listens: auto answers extractively, with a notice
     unreachable = make_settings(mode="auto", llm_base_url="http://127.0.0.1:9/v1", llm_probe_timeout=0.5)
-    mode, notice = Pipeline(_Svc(unreachable)).resolve_mode()
+    mode, notice = _pipe(unreachable).resolve_mode()
     assert mode == "extractive" and "unreachable" in notice
 
 
@@ -196,7 +197,7 @@ def test_missing_model_parts_say_how_to_install(monkeypatch):
 def test_extractive_ask_imports_no_llm_backend(tmp_path):
     code = ("import sys, rag.cli, rag.service; from rag.settings import Settings; "
             "from rag.service import RagService; s = RagService(Settings(data_dir='%s'));"
-            "s.llm_pipeline.resolve_mode(); print('openai' in sys.modules, 'xllamacpp' in sys.modules)"
+            "s.pipeline.resolve_mode(); print('openai' in sys.modules, 'xllamacpp' in sys.modules)"
             % tmp_path)
     env = {"PATH": "/usr/bin:/bin", "RAG_MODE": "auto"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

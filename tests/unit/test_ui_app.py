@@ -104,3 +104,26 @@ def test_delete_removes_document_and_uploaded_copy(real_app, tmp_path):
     assert "Deleted" in note and "0 document(s)" in summary
     assert not (real_app.upload_dir / "v.txt").exists()
     assert real_app.delete(None)[0] == "Pick a document first."
+
+
+def test_respond_shows_the_provisional_extractive_answer_then_the_verified_one(make_settings):
+    cite = Citation(1, "a.txt", "a.txt#0", "Pumps run at 40 bar.", 0, 20, 0.9)
+    quick = Answer("q", "Pumps run at 40 bar. [1]", [cite], False)
+    final = Answer("q", "They run at 40 bar. [1]", [cite], False, mode="generative")
+
+    def stream(question, history=None, mode=None, top_k=None):
+        return iter([Event("retrieval"), Event("provisional", answer=quick),
+                     Event("token", text="They "), Event("token", text="run"),
+                     Event("answer", answer=final)])
+
+    svc = SimpleNamespace(settings=make_settings(), stream=stream,
+                          store=SimpleNamespace(count=lambda: 1))
+    steps = list(ChatApp(svc).respond("q", [], "generative", 5))[1:]
+    first = steps[0]
+    assert "rag-provisional-answer" in first[0]["content"] and "Provisional" in first[0]["content"]
+    assert "Pumps run at 40 bar." in first[0]["content"] and "rag-source" in first[0]["content"]
+    assert first[1]["metadata"]["title"] == "Model draft (unverified)"
+    assert "They run" in steps[2][1]["content"] and "Pumps run" in steps[2][0]["content"]
+    last = steps[-1]
+    assert "They run at 40 bar." in last[0]["content"] and "Provisional" not in last[0]["content"]
+    assert last[1]["metadata"]["title"] == "How this was answered"
