@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.injection import is_injection
 from rag.text import content_terms
 from rag.types import REFUSAL_TEXT, Answer, Citation, Hit
 
@@ -121,7 +122,9 @@ class ExtractiveAnswerer:
         return Answer(question, text, citations, refused=False, hits=hits)
 
     def score(self, question: str, hits: list[Hit], query_vec: list[float]) -> list[Scored]:
-        sentences = self.analyzer.analyze([h.chunk for h in hits])
+        # instruction-like sentences (rag/injection.py) are never an answer nor an LLM source
+        sentences = [s for s in self.analyzer.analyze([h.chunk for h in hits])
+                     if not is_injection(s.text)]
         if not sentences:
             return []
         vectors = self._vectors(sentences)

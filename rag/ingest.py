@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOCS_PER_BATCH = 32
-META_KEYS = ["source", "title", "path", "start", "end"]
+META_KEYS = ["source", "title", "path", "start", "end", "injection"]
 
 
 @dataclass(frozen=True)
@@ -146,14 +146,14 @@ class Ingestor:
     def _build_pipeline(self):
         from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 
-        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter
+        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter, InjectionMarker
 
         splitter = make_splitter(self.settings, self.embedder)
         vector_store = BatchedChromaVectorStore(
             chroma_collection=self.store.collection, max_batch=self.store.max_batch_size()
         )
         return IngestionPipeline(
-            transformations=[splitter, EmbedderAdapter.wrap(self.embedder)],
+            transformations=[splitter, InjectionMarker(), EmbedderAdapter.wrap(self.embedder)],
             vector_store=vector_store,
             docstore=self._docstore,
             docstore_strategy=DocstoreStrategy.UPSERTS,

@@ -138,15 +138,18 @@ class RagService:
 
     # --- documents ------------------------------------------------------------
     def list_documents(self) -> list[dict]:
-        """One row per indexed document: doc_id, source, title, path, chunks."""
+        """One row per indexed document: doc_id, source, title, path, chunks, flagged
+        (instruction-like sentences found at ingest, withheld from answers)."""
         docs: dict[str, dict] = {}
         for _, _, meta in self.store.iter_all():
             doc_id = meta.get("ref_doc_id") or meta.get("source", "")
             row = docs.setdefault(doc_id, {
                 "doc_id": doc_id, "source": meta.get("source", doc_id),
                 "title": meta.get("title", ""), "path": meta.get("path", ""), "chunks": 0,
+                "flagged": 0,
             })
             row["chunks"] += 1
+            row["flagged"] += int(meta.get("injection") or 0)  # rag/injection.py, set at ingest
         return sorted(docs.values(), key=lambda row: row["doc_id"])
 
     def delete_document(self, doc_id: str) -> bool:

@@ -162,9 +162,12 @@ class Pipeline:
         return self._answer(q, hits, fitted, verified, "".join(tokens))
 
     def _sources(self, scored: list[Scored], chosen: list[Scored]) -> list[Source]:
+        from rag.injection import is_injection
+
         keys = {s.sentence.key for s in chosen}
         rest = [s for s in scored if s.sentence.key not in keys and s.score >= MIN_SOURCE_SCORE]
         picked = (list(chosen) + rest)[: max(self.settings.llm_max_sources, len(chosen))]
+        picked = [s for s in picked if not is_injection(s.sentence.text)]  # also done in score()
         return [Source(i, s.sentence.chunk, s.sentence.start, s.sentence.end, s.sentence.text,
                        round(s.score, 4)) for i, s in enumerate(picked, start=1)]
 
