@@ -67,6 +67,7 @@ class ChatApp:
         self.upload_dir = uploads.uploads_dir(self.settings.data_dir)
         # absolute server paths are shown relative to these (never as they are)
         self.roots = (self.settings.data_dir.resolve(), Path.cwd().resolve())
+        self.gradio_cache = Path(gr.utils.get_upload_folder())
 
     def shown(self, path: str) -> str:
         return render.shown_path(path, self.roots)
@@ -149,7 +150,10 @@ class ChatApp:
         return self._docs_outputs()
 
     def upload(self, files: list[str] | None, progress=gr.Progress()) -> tuple:
-        report = self._ingest_uploads(files or [], progress)
+        try:
+            report = self._ingest_uploads(files or [], progress)
+        finally:  # our copy is in data/uploads; Gradio's would stay downloadable
+            uploads.forget_cached(files or [], self.gradio_cache)
         return (self._upload_markdown(report), report, *self._docs_outputs(), None)
 
     def _ingest_uploads(self, files: list[str], progress) -> dict:
@@ -214,6 +218,7 @@ class ChatApp:
         for candidate in (Path(doc_id), Path.cwd() / doc_id):
             path = candidate.resolve()
             if path.parent == root and path.is_file():
+                uploads.purge_copies(path, self.gradio_cache)
                 path.unlink()
                 log.info("removed upload %s", path)
 

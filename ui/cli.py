@@ -86,6 +86,11 @@ def cmd_serve(args, settings) -> int:
     warning = exposure_warning(args.host, auth)
     if warning:
         print(warning, file=sys.stderr)
+    from ui.uploads import clear_cache, gradio_cache_dir
+
+    own_cache = gradio_cache_dir(settings.data_dir).resolve()
+    if os.environ.setdefault("GRADIO_TEMP_DIR", str(own_cache)) == str(own_cache):
+        clear_cache(own_cache)  # copies of deleted (or any earlier) uploads are not served again
     from rag.service import RagService
     from ui.app import build_app, launch_kwargs
 
