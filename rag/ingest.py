@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,36 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOCS_PER_BATCH = 32
+LOCK_NAME = ".ingest.lock"
+LOCK_POLL_S = 0.5
+
+
+@contextmanager
+def ingest_lock(data_dir: Path, wait_s: float) -> Iterator[None]:
+    """One writer per data dir across processes (fcntl.flock): wait up to wait_s, then fail."""
+    import fcntl
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / LOCK_NAME, "a+") as fh:
+        deadline = time.monotonic() + wait_s
+        warned = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise InputError(f"another process is writing to the index in {data_dir}; "
+                                     f"gave up after {wait_s:g} s (try again when it is done)") from None
+                if not warned:
+                    log.warning("another process is writing to the index in %s; waiting up to %g s",
+                                data_dir, wait_s)
+                    warned = True
+                time.sleep(LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 META_KEYS = ["source", "title", "path", "start", "end", "injection"]
 
 
@@ -131,6 +162,15 @@ class Ingestor:
         self.store = store
         self._docstore = self._load_docstore()
         self._pipeline = self._build_pipeline()
+        self.seen_mtime = self._docstore_mtime()
+
+    def _docstore_mtime(self) -> int:
+        path = self.settings.docstore_path
+        return path.stat().st_mtime_ns if path.exists() else 0
+
+    def stale(self) -> bool:
+        """True when another process rewrote the docstore since this one read or wrote it."""
+        return self._docstore_mtime() != self.seen_mtime
 
     def _load_docstore(self):
         from llama_index.core.storage.docstore import SimpleDocumentStore
@@ -220,6 +260,7 @@ class Ingestor:
         tmp = path.with_suffix(".tmp")
         self._docstore.persist(str(tmp))
         os.replace(tmp, path)
+        self.seen_mtime = self._docstore_mtime()
 
 
 def file_still_exists(doc_id: str, metadata: dict) -> bool:

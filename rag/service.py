@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,10 +81,22 @@ class RagService:
 
         return Ingestor(self.settings, self.embedder, self.store)
 
+    @contextmanager
+    def writing(self):
+        """The data dir's ingest lock; the docstore re-read if another process changed it."""
+        from rag.ingest import ingest_lock
+
+        with ingest_lock(self.settings.data_dir, self.settings.ingest_lock_wait):
+            if "ingestor" in self.__dict__ and self.ingestor.stale():
+                log.info("docstore changed on disk (another process); reloading it")
+                del self.__dict__["ingestor"]
+            yield
+
     # --- ingest ---------------------------------------------------------------
     def ingest_records(self, records: Sequence[SourceRecord],
                        progress: Callable[[int], None] | None = None) -> IngestReport:
-        report = self.ingestor.ingest(records, progress)
+        with self.writing():
+            report = self.ingestor.ingest(records, progress)
         self.retriever.refresh()
         return report
 
@@ -92,12 +105,13 @@ class RagService:
         from rag.ingest import file_still_exists, read_files
 
         records, skipped = read_files(paths)
-        ingestor = self.ingestor
         progress = progress_factory(len(records)) if progress_factory else None
-        report = ingestor.ingest(records, progress)
-        report.skipped = skipped
-        if prune:
-            report.removed = ingestor.prune(file_still_exists)
+        with self.writing():
+            ingestor = self.ingestor
+            report = ingestor.ingest(records, progress)
+            report.skipped = skipped
+            if prune:
+                report.removed = ingestor.prune(file_still_exists)
         self.retriever.refresh()
         return report
 
@@ -155,8 +169,9 @@ class RagService:
     def delete_document(self, doc_id: str) -> bool:
         """Remove one document from Chroma and the docstore; False if it was not indexed."""
         known = any(row["doc_id"] == doc_id for row in self.list_documents())
-        removed = self.ingestor.prune(lambda other, _meta: other != doc_id)
-        self.store.delete_doc(doc_id)  # chunks a killed ingest left outside the docstore
+        with self.writing():
+            removed = self.ingestor.prune(lambda other, _meta: other != doc_id)
+            self.store.delete_doc(doc_id)  # chunks a killed ingest left outside the docstore
         self.retriever.refresh()
         return known or bool(removed)
 
