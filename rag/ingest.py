@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import InputError
+from rag.errors import ConfigError, InputError
 from rag.loaders import UnreadableFile, iter_files, load_file
 
 if TYPE_CHECKING:
@@ -36,8 +36,12 @@ def ingest_lock(data_dir: Path, wait_s: float) -> Iterator[None]:
     """One writer per data dir across processes (fcntl.flock): wait up to wait_s, then fail."""
     import fcntl
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_NAME, "a+") as fh:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(data_dir / LOCK_NAME, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the index in {data_dir}: {exc.strerror}") from exc
+    with fh:
         deadline = time.monotonic() + wait_s
         warned = False
         while True:

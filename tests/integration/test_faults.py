@@ -116,3 +116,60 @@ def test_a_second_writer_waits_for_the_lock_then_fails_clearly(clean_index, tmp_
     assert waiting.returncode == 0, err
     (only,) = _index(data)
     assert only.endswith("a.txt#0")
+
+
+def _run(data: Path, *args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rag.cli", "--data-dir", str(data), *args],
+                          cwd=cwd, env=rag_env(), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (root only; skipped where mount is not permitted)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a tmpfs is not permitted here")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_full_during_ingest_is_a_clear_error_and_the_index_stays_usable(clean_index, small_disk):
+    base, folder, _clean = clean_index
+    from tests.conftest import SEEDS
+
+    data = small_disk / "data"
+    first = _run(data, "ingest", str(SEEDS), "--no-progress", cwd=base)
+    assert first.returncode == 0, first.stderr
+    before = _index(data)
+    full = _run(data, "ingest", str(folder), "--no-progress", cwd=base)
+    print("disk-full stderr:", full.stderr.strip()[-400:])
+    assert full.returncode != 0 and "Traceback" not in full.stderr
+    assert "space" in full.stderr.lower() or "full" in full.stderr.lower(), full.stderr
+    ask = _run(data, "ask", "--json", "What does Stoltenberg say about China?", cwd=base)
+    assert ask.returncode == 0, ask.stderr
+    assert set(before) <= set(_index(data))  # nothing that was indexed is lost
+
+
+def test_read_only_data_dir_ingest_is_a_clear_error_and_the_index_unchanged(clean_index, small_disk):
+    base, folder, _clean = clean_index
+    from tests.conftest import SEEDS
+
+    data = small_disk / "data"
+    assert _run(data, "ingest", str(SEEDS), "--no-progress", cwd=base).returncode == 0
+    before = _index(data)
+    view = small_disk.parent / "read-only"  # the same data dir, seen through a read-only bind mount
+    view.mkdir()
+    subprocess.run(["mount", "--bind", str(data), str(view)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True)
+        ro = _run(view, "ingest", str(folder), "--no-progress", cwd=base)
+        print("read-only stderr:", ro.stderr.strip()[-400:])
+        assert ro.returncode == 2 and "Traceback" not in ro.stderr and "cannot write to the index" in ro.stderr
+        assert "read-only" in ro.stderr.lower() or "readonly" in ro.stderr.lower(), ro.stderr
+    finally:
+        subprocess.run(["umount", str(view)], check=False)
+    assert _index(data) == before
+    ask = _run(data, "ask", "--json", "What does Stoltenberg say about China?", cwd=base)
+    assert ask.returncode == 0, ask.stderr
