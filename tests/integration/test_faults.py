@@ -1,4 +1,5 @@
-"""Faults as tests: kill -9 during ingest, two writers on one data dir (real processes, real Chroma).
+"""Faults as tests (real processes, real Chroma): kill -9 during ingest, two writers on one
+data dir, disk full and a read-only data dir during ingest.
 
 The LLM faults (endpoint down, slow beyond the timeout, garbage, cut streams, 429/500) are in
 tests/integration/test_llm_fake_server.py.
