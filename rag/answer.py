@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.injection import is_injection
 from rag.slots import anchors, anchors_present, asked_slot, fills
 from rag.text import content_terms
 from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Hit
@@ -110,6 +111,8 @@ class ExtractiveAnswerer:
 
     def score(self, question: str, hits: list[Hit], query_vec: list[float]) -> list[Scored]:
         sentences, vectors = self._sentences([h.chunk for h in hits])
+        # instruction-like sentences (rag/injection.py) are never an answer nor an LLM source
+        sentences = [s for s in sentences if not is_injection(s.text)]
         if not sentences:
             return []
         q_terms = set(content_terms(question)) - QUESTION_NOISE

@@ -23,11 +23,12 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents(
     doc_id TEXT PRIMARY KEY, hash TEXT NOT NULL DEFAULT '', chunks INTEGER NOT NULL DEFAULT 0,
     source TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', path TEXT NOT NULL DEFAULT '',
-    ingested_at REAL NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0);
+    ingested_at REAL NOT NULL DEFAULT 0, flagged INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS documents_pending ON documents(pending) WHERE pending = 1;
 """
 
-COLUMNS = "doc_id, hash, chunks, source, title, path, ingested_at, pending"
+COLUMNS = "doc_id, hash, chunks, source, title, path, ingested_at, flagged, pending"
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,14 @@ class DocRow:
     title: str
     path: str
     ingested_at: float
+    flagged: int = 0  # instruction-like sentences found at ingest (rag/injection.py)
     pending: bool = False
 
     def to_dict(self) -> dict:
         """The row shape RagService.list_documents has always returned (plus ingest time)."""
         return {"doc_id": self.doc_id, "source": self.source or self.doc_id, "title": self.title,
-                "path": self.path, "chunks": self.chunks, "ingested_at": self.ingested_at}
+                "path": self.path, "chunks": self.chunks, "ingested_at": self.ingested_at,
+                "flagged": self.flagged}
 
 
 class Catalog:
@@ -91,9 +94,9 @@ class Catalog:
     @staticmethod
     def put(conn: sqlite3.Connection, row: DocRow) -> None:
         conn.execute(
-            f"INSERT OR REPLACE INTO documents({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            f"INSERT OR REPLACE INTO documents({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
             (row.doc_id, row.hash, row.chunks, row.source, row.title, row.path,
-             row.ingested_at or time.time()),
+             row.ingested_at or time.time(), row.flagged),
         )
 
     @staticmethod

@@ -17,11 +17,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import InputError
+from rag.errors import ConfigError, InputError
 from rag.loaders import UnreadableFile, iter_files, load_file
 from rag.types import Chunk
 
@@ -35,9 +36,43 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 120
-META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "blocks"]
+META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "blocks", "injection"]
 # title and section go into the embedded text (rag.structure.index_text's layout), never the rest
 EMBED_KEYS = ["title", "section"]
+LOCK_NAME = ".ingest.lock"
+LOCK_POLL_S = 0.5
+
+
+@contextmanager
+def ingest_lock(data_dir: Path, wait_s: float) -> Iterator[None]:
+    """One writer per data dir across processes (fcntl.flock): wait up to wait_s, then fail."""
+    import fcntl
+
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(data_dir / LOCK_NAME, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the index in {data_dir}: {exc.strerror}") from exc
+    with fh:
+        deadline = time.monotonic() + wait_s
+        warned = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise InputError(f"another process is writing to the index in {data_dir}; "
+                                     f"gave up after {wait_s:g} s (try again when it is done)") from None
+                if not warned:
+                    log.warning("another process is writing to the index in %s; waiting up to %g s",
+                                data_dir, wait_s)
+                    warned = True
+                time.sleep(LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -205,14 +240,14 @@ class Ingestor:
     def _build_pipeline(self):
         from llama_index.core.ingestion import IngestionPipeline
 
-        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter
+        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter, InjectionMarker
 
         vector_store = BatchedChromaVectorStore(
             chroma_collection=self.store.collection, max_batch=self.store.max_batch_size()
         )
         # no docstore and no cache: content hashes live in the catalogue, and an in-memory
         # cache would hold every node of a 10k-file ingest
-        return IngestionPipeline(transformations=[EmbedderAdapter.wrap(self.embedder)],
+        return IngestionPipeline(transformations=[InjectionMarker(), EmbedderAdapter.wrap(self.embedder)],
                                  vector_store=vector_store, disable_cache=True)
 
     # --- recovery ---------------------------------------------------------------------
@@ -283,8 +318,10 @@ class Ingestor:
         chunks = [node_chunk(n) for n in batch.nodes]
         sentences, vectors = self._sentences(chunks)
         counts: dict[str, int] = {}
-        for c in chunks:
+        flagged: dict[str, int] = {}
+        for c, node in zip(chunks, batch.nodes):
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+            flagged[c.doc_id] = flagged.get(c.doc_id, 0) + int(node.metadata.get("injection") or 0)
         now = time.time()
         with self.db.transaction() as conn:
             self.lexical.delete_docs(conn, ids)
@@ -294,7 +331,7 @@ class Ingestor:
                 SqliteSentenceStore.add(conn, sentences, vectors, chunks)
             for rec, doc in zip(batch.records, batch.docs):
                 Catalog.put(conn, DocRow(rec.doc_id, doc.hash, counts.get(rec.doc_id, 0), rec.source,
-                                         rec.title, rec.path, now))
+                                         rec.title, rec.path, now, flagged.get(rec.doc_id, 0)))
 
     def _sentences(self, chunks: list[Chunk]):
         """Sentence spans + entities (the analyzer's) and their vectors, or None when off."""

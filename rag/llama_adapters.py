@@ -8,7 +8,7 @@ from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.schema import BaseNode, MetadataMode
+from llama_index.core.schema import BaseNode, MetadataMode, TransformComponent
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from pydantic import Field, PrivateAttr
 
@@ -214,3 +214,14 @@ class BatchedChromaVectorStore(ChromaVectorStore):
         for lo in range(0, len(nodes), self._max_batch):
             ids.extend(super().add(nodes[lo : lo + self._max_batch], **add_kwargs))
         return ids
+
+
+class InjectionMarker(TransformComponent):
+    """Marks each chunk with how many instruction-like sentences it holds (metadata "injection")."""
+
+    def __call__(self, nodes: list[BaseNode], **kwargs: Any) -> list[BaseNode]:
+        from rag.injection import count_injections
+
+        for node in nodes:
+            node.metadata["injection"] = count_injections(node.get_content(metadata_mode=MetadataMode.NONE))
+        return nodes

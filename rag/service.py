@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,10 +107,19 @@ class RagService:
 
         return Ingestor(self.settings, self.embedder, self.store, self.index_db, self.analyzer)
 
+    @contextmanager
+    def writing(self):
+        """The data dir's ingest lock (the catalogue itself is shared through SQLite)."""
+        from rag.ingest import ingest_lock
+
+        with ingest_lock(self.settings.data_dir, self.settings.ingest_lock_wait):
+            yield
+
     # --- ingest ---------------------------------------------------------------
     def ingest_records(self, records: Sequence[SourceRecord],
                        progress: Callable[[int], None] | None = None) -> IngestReport:
-        report = self.ingestor.ingest(records, progress)
+        with self.writing():
+            report = self.ingestor.ingest(records, progress)
         self.retriever.refresh()
         return report
 
@@ -118,12 +128,13 @@ class RagService:
         from rag.ingest import file_still_exists, iter_records, list_files
 
         files, skipped = list_files(paths)
-        ingestor = self.ingestor
         progress = progress_factory(len(files)) if progress_factory else None
-        report = ingestor.ingest(iter_records(files, skipped), progress)
-        report.skipped = skipped
-        if prune:
-            report.removed = ingestor.prune(file_still_exists)
+        with self.writing():
+            ingestor = self.ingestor
+            report = ingestor.ingest(iter_records(files, skipped), progress)
+            report.skipped = skipped
+            if prune:
+                report.removed = ingestor.prune(file_still_exists)
         self.retriever.refresh()
         return report
 
@@ -191,15 +202,17 @@ class RagService:
 
     # --- documents ------------------------------------------------------------
     def list_documents(self) -> list[dict]:
-        """One row per indexed document (doc_id, source, title, path, chunks, ingested_at),
-        from the catalogue: O(documents), no chunk is read."""
+        """One row per indexed document (doc_id, source, title, path, chunks, ingested_at,
+        flagged: instruction-like sentences found at ingest, withheld from answers), from the
+        catalogue: O(documents), no chunk is read."""
         return [row.to_dict() for row in self.catalog.rows()]
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove one document from Chroma, the lexical index and the catalogue;
         False if it was not indexed."""
         known = self.catalog.get(doc_id) is not None
-        self.ingestor.delete([doc_id])  # also chunks a killed ingest left outside the catalogue
+        with self.writing():
+            self.ingestor.delete([doc_id])  # also chunks a killed ingest left outside the catalogue
         return known
 
     def reindex_document(self, doc_id: str) -> IngestReport:

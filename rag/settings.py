@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     max_answer_sentences: int = 3
 
+    # one writer per data dir: seconds to wait for another process's ingest lock
+    ingest_lock_wait: float = 600.0
+
     # generative LLM (OpenAI-compatible); never used unless configured
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"

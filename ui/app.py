@@ -6,7 +6,6 @@ anything else as a short "internal error" note (details go to the server log).
 
 from __future__ import annotations
 
-import html
 import itertools
 import logging
 from collections.abc import Iterator
@@ -29,12 +28,12 @@ EXAMPLES = [
     "Which technologies is China providing to Russia?",
     "What did the United States do last month?",
 ]
-DOC_HEADERS = ["Document", "Title", "Chunks", "Indexed as"]
-WRITES = "index-writes"
+DOC_HEADERS = ["Document", "Title", "Chunks", "Flagged", "Indexed as"]  # "Indexed as" last
+WRITES = "index-writes"  # one concurrency group for everything that changes the index
 LOCAL_STATUS_EVERY_S = 3.0
 PROVISIONAL_NOTE = ("Provisional: quoted from your documents while the model writes its "
                     "answer (stop it to keep this one).")
-DRAFT_TITLE = "Model draft (unverified)"  # one concurrency group for everything that changes the index
+DRAFT_TITLE = "Model draft (unverified)"
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class UiConfig:
 
 
 def _error_html(text: str) -> str:
-    return f'<div class="rag-error"><b>Could not answer.</b> {html.escape(text)}</div>'
+    return f'<div class="rag-error"><b>Could not answer.</b> {render.esc(text)}</div>'
 
 
 def _msg(content: str, **metadata) -> dict:
@@ -72,6 +71,15 @@ class ChatApp:
         self.limiter = limiter or Limiter(self.config.concurrency)  # shared with the HTTP API
         self.upload_dir = uploads.uploads_dir(self.settings.data_dir)
         self.local = getattr(svc, "local_llm", None)  # the local model server, if any
+        # absolute server paths are shown relative to these (never as they are)
+        self.roots = (self.settings.data_dir.resolve(), Path.cwd().resolve())
+        self.gradio_cache = Path(gr.utils.get_upload_folder())
+
+    def shown(self, path: str) -> str:
+        return render.shown_path(path, self.roots)
+
+    def _scrub(self, text: str) -> str:
+        return render.scrub_paths(text, self.roots)
 
     # --- chat -----------------------------------------------------------------------
     def respond(self, message: str, history: list[dict], mode: str | None,
@@ -82,7 +90,7 @@ class ChatApp:
             with self.limiter.hold():
                 yield from self._answer_messages(message, history, mode, k)
         except RagError as exc:
-            yield [_msg(_error_html(str(exc)))]
+            yield [_msg(_error_html(self._scrub(str(exc))))]
         except Exception as exc:  # the edge: a note for the user, the trace for the log
             log.exception("answering %r failed", message)
             yield [_msg(_error_html(f"internal error ({type(exc).__name__}); see the server log."))]
@@ -96,15 +104,16 @@ class ChatApp:
         uid, text, provisional = render.new_uid(), "", None
         for event in itertools.chain([first] if first else [], events):
             if event.type == "provisional" and event.answer is not None:
-                provisional = event.answer
+                provisional = render.page_answer(event.answer, self.shown)
                 yield _provisional_messages(provisional, uid, "")
             elif event.type == "token":
                 text += event.text
                 yield (_provisional_messages(provisional, uid, text) if provisional is not None
                        else [_msg(render.answer_html(text, uid, provisional=True))])
             elif event.type == "answer" and event.answer is not None:
+                answer = render.page_answer(event.answer, self.shown)
                 streamed = bool(text) or provisional is not None
-                yield from self._final(event.answer, uid, streamed=streamed, top_k=top_k)
+                yield from self._final(answer, uid, streamed=streamed, top_k=top_k)
 
     @staticmethod
     def _final(answer, uid: str, streamed: bool, top_k) -> Iterator[list[dict]]:
@@ -119,14 +128,22 @@ class ChatApp:
         The answer as JSON, as `rag ask --json` prints it."""
         try:
             with self.limiter.hold(), self.gate.read():
-                return self.svc.ask(question, top_k=int(top_k) or None, mode=mode or None).to_dict()
+                answer = self.svc.ask(question, top_k=int(top_k) or None, mode=mode or None)
+            return render.page_answer(answer, self.shown).to_dict()
         except RagError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(self._scrub(str(exc))) from exc
 
     # --- documents ------------------------------------------------------------------
     def doc_rows(self) -> list[list]:
-        return [[Path(d["source"]).name, d["title"], d["chunks"], d["doc_id"]]
-                for d in self.svc.list_documents()]
+        return [[Path(d["source"]).name, d["title"], d["chunks"], d.get("flagged", 0),
+                 self.shown(d["doc_id"])] for d in self.svc.list_documents()]
+
+    def _doc_id(self, key: str) -> str:
+        """The doc id behind what the page shows (a shown path) or an exact doc id."""
+        ids = [d["doc_id"] for d in self.svc.list_documents()]
+        if key in ids:
+            return key
+        return next((d for d in ids if self.shown(d) == key), key)
 
     def index_summary(self) -> str:
         docs = self.svc.list_documents()
@@ -137,15 +154,18 @@ class ChatApp:
         with self.gate.read():
             rows = self.doc_rows()
             summary = self.index_summary()
-        choices = [(f"{r[0]} ({r[2]} chunks)", r[3]) for r in rows]
-        keep = selected if selected in {r[3] for r in rows} else None
+        choices = [(f"{r[0]} ({r[2]} chunks)", r[-1]) for r in rows]
+        keep = selected if selected in {r[-1] for r in rows} else None
         return gr.update(value=rows), gr.update(choices=choices, value=keep), summary
 
     def refresh(self) -> tuple:
         return self._docs_outputs()
 
     def upload(self, files: list[str] | None, progress=gr.Progress()) -> tuple:
-        report = self.ingest_uploads(files or [], progress)
+        try:
+            report = self.ingest_uploads(files or [], progress)
+        finally:  # our copy is in data/uploads; Gradio's would stay downloadable
+            uploads.forget_cached(files or [], self.gradio_cache)
         return (self._upload_markdown(report), report, *self._docs_outputs(), None)
 
     def ingest_uploads(self, files: list[str], progress=lambda *a, **k: None) -> dict:
@@ -169,13 +189,14 @@ class ChatApp:
                 report = self.svc.ingest_paths([dest])
         except RagError as exc:
             dest.unlink(missing_ok=True)
-            return {"name": name, "reason": str(exc)}
+            return {"name": name, "reason": self._scrub(str(exc))}
         if report.skipped:
             dest.unlink(missing_ok=True)
-            return {"name": name, "reason": report.skipped[0][1]}
+            return {"name": name, "reason": self._scrub(report.skipped[0][1])}
         doc_id = (report.added + report.updated + report.unchanged or [""])[0]
         status = "added" if report.added else "updated" if report.updated else "unchanged"
-        return {"name": name, "doc_id": doc_id, "status": status, "chunks": self._chunks_of(doc_id)}
+        return {"name": name, "doc_id": self.shown(doc_id), "status": status,
+                "chunks": self._chunks_of(doc_id)}
 
     def _chunks_of(self, doc_id: str) -> int:
         return next((d["chunks"] for d in self.svc.list_documents() if d["doc_id"] == doc_id), 0)
@@ -185,24 +206,26 @@ class ChatApp:
         lines = []
         if report["accepted"]:
             lines.append(f"**Indexed {len(report['accepted'])} file(s):**")
-            lines += [f"- **{html.escape(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)"
+            lines += [f"- **{render.esc(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)"
                       for a in report["accepted"]]
         if report["rejected"]:
             lines.append(f"**Rejected {len(report['rejected'])} file(s):**")
-            lines += [f"- **{html.escape(r['name'])}**: {html.escape(r['reason'])}"
+            lines += [f"- **{render.esc(r['name'])}**: {render.esc(r['reason'])}"
                       for r in report["rejected"]]
         return "\n".join(lines) or "No files received."
 
     def delete(self, doc_id: str | None) -> tuple:
         if not doc_id:
             return ("Pick a document first.", *self._docs_outputs())
+        shown = render.esc(self.shown(self._doc_id(doc_id)))
         found = self.delete_document(doc_id)
-        note = f"Deleted **{html.escape(doc_id)}**." if found else f"{html.escape(doc_id)} was not indexed."
+        note = f"Deleted **{shown}**." if found else f"{shown} was not indexed."
         return (note, *self._docs_outputs())
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove one document (and its uploaded copy); False when it was not indexed."""
         with self.gate.write():
+            doc_id = self._doc_id(doc_id)
             found = self.svc.delete_document(doc_id)
         self._remove_upload(doc_id)
         return found
@@ -213,6 +236,7 @@ class ChatApp:
         for candidate in (Path(doc_id), Path.cwd() / doc_id):
             path = candidate.resolve()
             if path.parent == root and path.is_file():
+                uploads.purge_copies(path, self.gradio_cache)
                 path.unlink()
                 log.info("removed upload %s", path)
 
@@ -221,11 +245,13 @@ class ChatApp:
             return ("Pick a document first.", *self._docs_outputs())
         try:
             with self.gate.write():
+                doc_id = self._doc_id(doc_id)
                 report = self.svc.reindex_document(doc_id)
         except RagError as exc:
-            return (f"Could not re-index: {html.escape(str(exc))}", *self._docs_outputs(doc_id))
-        note = f"Re-indexed **{html.escape(doc_id)}**: {report.chunks_written} chunk(s) written."
-        return (note, *self._docs_outputs(doc_id))
+            return (f"Could not re-index: {render.esc(self._scrub(str(exc)))}",
+                    *self._docs_outputs(self.shown(doc_id)))
+        note = f"Re-indexed **{render.esc(self.shown(doc_id))}**: {report.chunks_written} chunk(s) written."
+        return (note, *self._docs_outputs(self.shown(doc_id)))
 
     # --- settings -------------------------------------------------------------------
     def llm_status(self) -> str:
@@ -267,7 +293,8 @@ class ChatApp:
     def _chat(self, mode, top_k) -> None:
         chatbot = gr.Chatbot(elem_id="rag-chatbot", height="68vh", layout="bubble", show_label=False,
                              placeholder="Ask a question about your documents.",
-                             buttons=["copy"], feedback_options=None)
+                             buttons=["copy"], feedback_options=None,
+                             latex_delimiters=[])  # no KaTeX over document text
         gr.ChatInterface(
             self.respond, chatbot=chatbot, additional_inputs=[mode, top_k],
             examples=[[q, None, None] for q in EXAMPLES], api_name="chat",
@@ -287,7 +314,7 @@ class ChatApp:
         report = gr.JSON(visible=False)
         gr.Markdown("### Indexed documents")
         table = gr.Dataframe(headers=DOC_HEADERS, interactive=False, wrap=True,
-                             column_widths=["24%", "40%", "8%", "28%"], elem_id="rag-docs")
+                             column_widths=["22%", "36%", "8%", "9%", "25%"], elem_id="rag-docs")
         with gr.Row():
             select = gr.Dropdown(label="Document", choices=[], scale=3, elem_id="rag-doc-select")
             reindex = gr.Button("Re-index", scale=1)

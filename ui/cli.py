@@ -110,6 +110,11 @@ def cmd_serve(args, settings) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     config = serve_config(args)
     from rag.llm.managed import managed_llm
+    from ui.uploads import clear_cache, gradio_cache_dir
+
+    own_cache = gradio_cache_dir(settings.data_dir).resolve()
+    if os.environ.setdefault("GRADIO_TEMP_DIR", str(own_cache)) == str(own_cache):
+        clear_cache(own_cache)  # copies of deleted (or any earlier) uploads are not served again
     from rag.service import RagService
 
     # the bundled model server, when no endpoint is configured: a child stopped with us

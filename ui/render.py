@@ -1,16 +1,21 @@
 """Answers → chat messages: text with clickable [n] markers, sources, "how this was answered".
 
-Answer text is shown as escaped HTML (document text is never interpreted as markdown or
-HTML). Each source is a <details> block holding the chunk around the quote, with the cited
+Document text (answers, passages, titles, file names, notices) reaches the page only through
+`esc`: HTML-escaped, and every character Markdown, GFM autolinks or LaTeX could act on turned
+into a numeric entity, so no document can plant a link, an image (an outside request) or a
+script. Absolute server paths are never shown: `shown_path` makes them relative to the data
+dir or the working directory, else only the file name is kept (`page_answer`, `scrub_paths`). Each source is a <details> block holding the chunk around the quote, with the cited
 span in <mark>; a click on [n] opens and scrolls to source n (see ui/assets.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import uuid
-from pathlib import PurePath
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePath
 
 from rag.types import Answer, Citation, Hit
 
@@ -25,8 +30,58 @@ def new_uid() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
+# characters Markdown / GFM / KaTeX could turn into markup; ":" and "@" break autolinks
+_MD_CHARS = "\\`*_[]()!#+-~|$:@{}="
+_TABLE = {ord(c): f"&#{ord(c)};" for c in _MD_CHARS} | {
+    ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#39;"}
+_WWW = re.compile(r"(www)\.", re.I)  # GFM autolinks "www.host" without a scheme
+# an absolute POSIX path not inside a URL ("http://h/x") or another path
+_ABS_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"<>]+/)+([^\s/'\"<>]*)")
+
+
+def esc(text: str) -> str:
+    """Text for the page: HTML-escaped and inert under Markdown, autolinking and LaTeX."""
+    return _WWW.sub(r"\1&#46;", str(text).translate(_TABLE))
+
+
+_esc = esc
+
+
+def shown_path(path: str, roots: Sequence[Path]) -> str:
+    """What a page user sees of a server path: relative to the first root holding it, else
+    its file name. Relative paths (doc ids inside the working directory) are kept."""
+    if not path.startswith("/"):
+        return path
+    pure = PurePath(path)
+    for root in roots:
+        try:
+            return pure.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return f"…/{pure.name}"
+
+
+def scrub_paths(text: str, roots: Sequence[Path]) -> str:
+    """Every absolute path in a message (an error, a notice) replaced by its shown form."""
+    return _ABS_PATH.sub(lambda m: shown_path(m.group(0), roots), text)
+
+
+def page_answer(answer: Answer, show: Callable[[str], str]) -> Answer:
+    """A copy of answer whose sources, chunk ids and notice hold no absolute server path."""
+    def chunk_id(cid: str) -> str:
+        doc, sep, n = cid.rpartition("#")
+        return f"{show(doc)}{sep}{n}" if sep else show(cid)
+
+    def hit(h: Hit) -> Hit:
+        c = h.chunk
+        return dataclasses.replace(h, chunk=dataclasses.replace(
+            c, chunk_id=chunk_id(c.chunk_id), doc_id=show(c.doc_id), source=show(c.source)))
+
+    citations = [dataclasses.replace(c, source=show(c.source), chunk_id=chunk_id(c.chunk_id))
+                 for c in answer.citations]
+    notice = _ABS_PATH.sub(lambda m: show(m.group(0)), answer.notice) if answer.notice else None
+    return dataclasses.replace(answer, citations=citations, hits=[hit(h) for h in answer.hits],
+                               notice=notice)
 
 
 def _br(text: str) -> str:
@@ -41,12 +96,12 @@ def answer_html(text: str, uid: str, provisional: bool = False) -> str:
     """Escaped text, newlines kept, every [n] a link to source n of this answer.
 
     provisional: raw model output still streaming (shown subdued until verified)."""
-    def link(m: re.Match) -> str:
-        n = m.group(1)
+    def link_n(n: str) -> str:
         return (f'<a class="rag-cite" href="#rag-src-{uid}-{n}" '
                 f'title="Show source {n}">[{n}]</a>')
 
-    body = _br(MARKER.sub(link, _esc(text.strip())))
+    parts = MARKER.split(text.strip())  # text, n, text, n, ..., text
+    body = _br("".join(_esc(p) if i % 2 == 0 else link_n(p) for i, p in enumerate(parts)))
     css = "rag-answer rag-provisional" if provisional else "rag-answer"
     return f'<div class="{css}">{body}</div>'
 
@@ -110,7 +165,7 @@ def final_message(answer: Answer, uid: str) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return _esc(" ".join(text.split())).replace("|", "&#124;")
+    return _esc(" ".join(text.split()))
 
 
 def _rank(r: int | None) -> str:

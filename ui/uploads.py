@@ -7,6 +7,7 @@ path is used: only a sanitised base name survives.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -121,3 +122,54 @@ def store(name: str, src: Path, target_dir: Path) -> Path:
     os.replace(tmp, dest)
     log.info("stored upload %s", dest)
     return dest
+
+
+# --- Gradio's cache: the copies it serves at /gradio_api/file=... --------------------------
+def gradio_cache_dir(data_dir: Path) -> Path:
+    """`rag serve`'s own Gradio cache (GRADIO_TEMP_DIR), emptied at start-up."""
+    return data_dir / "gradio-cache"
+
+
+def clear_cache(cache: Path) -> int:
+    """Delete everything in cache (start-up: no document needs a cached copy); files removed."""
+    removed = 0
+    if cache.is_dir():
+        for path in sorted(cache.rglob("*"), reverse=True):
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed += 1
+            elif path.is_dir():
+                path.rmdir()
+    if removed:
+        log.info("removed %d cached file(s) from %s", removed, cache)
+    return removed
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def forget_cached(paths: list[str | Path], cache: Path) -> None:
+    """Delete Gradio's temp copies of handled uploads (only files inside its cache)."""
+    for p in paths:
+        path = Path(p)
+        if path.is_file() and _inside(path, cache):
+            path.unlink(missing_ok=True)
+            if path.parent != cache.resolve() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def purge_copies(original: Path, cache: Path) -> int:
+    """Delete every file in cache with original's content (a deleted upload's cached copies)."""
+    if not original.is_file() or not cache.is_dir():
+        return 0
+    size, digest = original.stat().st_size, _digest(original)
+    copies = [p for p in cache.rglob("*") if p.is_file() and p.stat().st_size == size
+              and _digest(p) == digest]
+    forget_cached(copies, cache)
+    return len(copies)

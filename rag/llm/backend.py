@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
+from rag.injection import is_injection
 from rag.errors import LLMError
 from rag.llm.client import NO_KEY, Endpoint, LLMClient, build_client, probe, resolve_endpoint
 from rag.llm.prompt import FittedPrompt, Source, fit_prompt
@@ -149,6 +150,7 @@ class LLMBackend:
         keys = {s.sentence.key for s in chosen}
         rest = [s for s in scored if s.sentence.key not in keys and s.score >= MIN_SOURCE_SCORE]
         picked = (list(chosen) + rest)[: max(self.settings.llm_max_sources, len(chosen))]
+        picked = [s for s in picked if not is_injection(s.sentence.text)]  # also done in score()
         return [Source(i, s.sentence.chunk, s.sentence.start, s.sentence.end, s.sentence.text,
                        round(s.score, 4)) for i, s in enumerate(picked, start=1)]
 

@@ -19,7 +19,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = ROOT / "test-artifacts"
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 90_000  # a first ingest on a loaded 2-core machine takes tens of seconds
+# `expect` has its own 5 s default that page.set_default_timeout does not change (CI flake)
+sync_api.expect.set_options(timeout=TIMEOUT_MS)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
 
@@ -147,4 +149,52 @@ def test_upload_reports_each_file_then_answers_from_it(page):
     sync_api.expect(page.locator(".rag-answer").last).to_contain_text("Ingrid Halvorsen")
     answered(page, "details.rag-source")
     assert "zephyr.md" in page.locator("details.rag-source summary").last.inner_text()
+    assert page.outside == []
+
+
+HOSTILE_DOC = (
+    "# Quillon-4 [home](http://203.0.113.9/title)\n"
+    "The Quillon-4 valve was designed by Marta Oyelaran in 1991. "
+    "![t](http://203.0.113.9/leak.png) [click me](javascript:alert(1)) "
+    "<script>window.__pwned = 1</script> <img src=http://203.0.113.9/img.png> "
+    "See www.example.org or http://203.0.113.9/page.\n"
+).encode()
+
+
+def test_hostile_document_text_and_names_stay_text_and_nothing_leaves_loopback(page):
+    page.get_by_role("tab", name="Documents").click()
+    files = [
+        {"name": "quillon.md", "mimeType": "text/markdown", "buffer": HOSTILE_DOC},
+        {"name": "[x](http:__203.0.113.9_n).exe", "mimeType": "text/plain", "buffer": b"x"},
+        {"name": "![i](leak.png).exe", "mimeType": "text/plain", "buffer": b"x"},
+    ]
+    page.locator("#rag-upload input[type=file]").set_input_files(files)
+    page.locator("#rag-upload-btn").click()
+    result = page.locator("#rag-upload-result")
+    sync_api.expect(result).to_contain_text("Rejected 2 file(s)")
+    text = result.inner_text()  # the names are shown as text, not as a link or an image
+    assert "[x](http" in text and "[i](leak.png).exe" in text  # Gradio drops ":" and "!"
+    sync_api.expect(page.locator("#rag-docs")).to_contain_text("quillon.md")
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Who designed the Quillon-4 valve?")
+    sync_api.expect(page.locator(".rag-answer").last).to_contain_text("Marta Oyelaran")
+    answered(page, "details.rag-source")
+    page.locator("details.rag-source summary").last.click()
+    page.get_by_text("How this was answered").last.click()
+    sync_api.expect(page.get_by_text("Timings:").last).to_be_visible()
+    sync_api.expect(page.locator("details.rag-source[open] mark")).to_contain_text("Oyelaran")
+    shot(page, "ui-hostile.png")
+    outside_imgs = page.evaluate("""() => [...document.querySelectorAll('img')]
+        .map(i => i.getAttribute('src') || '').filter(s => /^(https?:)?\\/\\//.test(s)
+        && !s.startsWith('http://127.0.0.1'))""")
+    bad_links = page.evaluate("""() => [...document.querySelectorAll('a[href]')]
+        .map(a => a.getAttribute('href')).filter(h => /^\\s*javascript:|203\\.0\\.113|example\\.org/i.test(h))""")
+    assert outside_imgs == [] and bad_links == []
+    assert page.evaluate("window.__pwned === undefined")
+    body = page.locator("body").inner_text()
+    assert "![t](http://203.0.113.9/leak.png)" in body  # shown as text
+    assert "/tmp/" not in body and str(ROOT) not in body  # no absolute server path
+    page.get_by_role("tab", name="Documents").click()
+    sync_api.expect(page.locator("#rag-docs")).to_contain_text("uploads/quillon.md")
+    assert "/tmp/" not in page.locator("#rag-docs").inner_text()
     assert page.outside == []

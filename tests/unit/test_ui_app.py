@@ -1,5 +1,6 @@
 """ChatApp handlers in-process: streamed messages, errors as messages, uploads, delete."""
 
+import html
 from types import SimpleNamespace
 
 import pytest
@@ -62,7 +63,7 @@ def test_respond_turns_errors_into_messages(make_settings):
     last = list(ChatApp(stub_service(settings, config_error)).respond("q", [], None, 5))[-1]
     assert "another embedder" in last[0]["content"] and "rag-error" in last[0]["content"]
     last = list(ChatApp(stub_service(settings, crash)).respond("q", [], None, 5))[-1]
-    assert "internal error (RuntimeError)" in last[0]["content"] and "boom" not in last[0]["content"]
+    assert "internal error (RuntimeError)" in html.unescape(last[0]["content"]) and "boom" not in last[0]["content"]
     last = list(ChatApp(stub_service(settings, crash, chunks=0)).respond("q", [], None, 5))[-1]
     assert "no documents are indexed yet" in last[0]["content"]
 
