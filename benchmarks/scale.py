@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import shutil
 import socket
 import statistics
@@ -305,7 +304,7 @@ def render(r: dict) -> str:
              f"{ing['raw_embed_chunks_per_s']:.1f}), baseline {ing['baseline_chunks_per_s']:.1f} chunks/s "
              f"({ing['baseline_chunks']} chunks of 1024 tokens); ours/baseline {ing['ours_over_baseline']:.2f}",
              f"baseline retrieve p50/p95 {base['baseline_retrieve_ms_p50']:.1f}/{base['baseline_retrieve_ms_p95']:.1f} ms "
-             "(1k, embedding included)",
+             f"(on the {ing['chunks']}-chunk ingest corpus, embedding included)",
              "| chunks | built by | retrieve p50/p95 ms | answer p50/p95 ms | status s | add one doc s |"
              " cold ask s | cold RSS MB |",
              "|---|---|---|---|---|---|---|---|"]
