@@ -23,7 +23,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS sentences(
     chunk_id TEXT NOT NULL, seq INTEGER NOT NULL, doc_id TEXT NOT NULL,
     start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, text TEXT NOT NULL,
-    entities TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (chunk_id, seq));
+    entities TEXT NOT NULL, vec BLOB NOT NULL, kind TEXT NOT NULL DEFAULT 'paragraph',
+    section TEXT NOT NULL DEFAULT '[]', page INTEGER, PRIMARY KEY (chunk_id, seq));
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id);
 CREATE TABLE IF NOT EXISTS analysed(chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS analysed_doc ON analysed(doc_id);
@@ -55,13 +56,14 @@ class SqliteSentenceStore:
             f"SELECT chunk_id FROM analysed WHERE chunk_id IN ({marks})", tuple(by_id))}
         out: dict[str, list[tuple[Sentence, list[float]]]] = {cid: [] for cid in done}
         rows = self.db.query(
-            "SELECT chunk_id, start_char, end_char, text, entities, vec FROM sentences"
+            "SELECT chunk_id, start_char, end_char, text, entities, vec, kind, section, page FROM sentences"
             f" WHERE chunk_id IN ({marks}) ORDER BY chunk_id, seq", tuple(by_id))
-        for chunk_id, start, end, text, ents, vec in rows:
+        for chunk_id, start, end, text, ents, vec, kind, section, page in rows:
             if chunk_id not in done:
                 continue
             sent = Sentence(chunk=by_id[chunk_id], start=start, end=end, text=text,
-                            entities=tuple(tuple(e) for e in json.loads(ents)))
+                            entities=tuple(tuple(e) for e in json.loads(ents)), kind=kind,
+                            section=tuple(json.loads(section)), page=page)
             out[chunk_id].append((sent, np.frombuffer(vec, dtype=np.float32)))
         return out
 
@@ -77,8 +79,9 @@ class SqliteSentenceStore:
             cid = sent.chunk.chunk_id
             seq[cid] = seq.get(cid, -1) + 1
             rows.append((cid, seq[cid], sent.chunk.doc_id, sent.start, sent.end, sent.text,
-                         json.dumps(list(sent.entities)), np.asarray(vec, dtype=np.float32).tobytes()))
-        conn.executemany("INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                         json.dumps(list(sent.entities)), np.asarray(vec, dtype=np.float32).tobytes(),
+                         sent.kind, json.dumps(list(sent.section)), sent.page))
+        conn.executemany("INSERT OR REPLACE INTO sentences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany("INSERT OR REPLACE INTO analysed VALUES (?, ?)",
                          [(c.chunk_id, c.doc_id) for c in chunks])
 
