@@ -166,7 +166,8 @@ class CitationOut(BaseModel):
     start: int
     end: int
     score: float
-    page: int | None = Field(None, description="page number where known (not tracked yet)")
+    page: int | None = Field(None, description="PDF page of the quote, where known")
+    section: str | None = Field(None, description="heading path of the quote (\"A > B\"), where known")
 
 
 class AssistantMessage(BaseModel):
@@ -396,7 +397,7 @@ def parse_chat(req: ChatRequest, max_question_chars: int) -> ChatCall:
 
 
 def citations_of(answer: Answer) -> list[dict]:
-    return [{**c.to_dict(), "page": None} for c in answer.citations]
+    return [{"page": None, "section": None, **c.to_dict()} for c in answer.citations]
 
 
 def usage_of(answer: Answer, completion_chunks: int) -> dict:
