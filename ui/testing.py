@@ -41,8 +41,10 @@ def _pump(stream, lines: queue.Queue) -> None:
 
 @contextmanager
 def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
-          env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start `rag serve` on a free loopback port; yield its URL once it says it is ready."""
+          env: dict[str, str] | None = None, output: list[str] | None = None) -> Iterator[str]:
+    """Start `rag serve` on a free loopback port; yield its URL once it says it is ready.
+
+    `output`: filled with everything the server printed (stdout and stderr), once it stopped."""
     port = free_port()
     cmd = [sys.executable, "-m", "rag.cli", "--data-dir", str(data_dir), "serve",
            "--port", str(port), *extra]
@@ -60,6 +62,23 @@ def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if output is not None:
+            output.extend(_drain(lines))
+
+
+def _drain(lines: queue.Queue, timeout: float = 10) -> list[str]:
+    """Every line until the pump's end marker (the process has exited)."""
+    out: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        out.append(line)
+    return out
 
 
 def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> None:

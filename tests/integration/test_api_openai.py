@@ -236,9 +236,12 @@ def test_page_is_still_served_at_root(server):
 
 
 def test_page_login_and_api_key_are_separate(tmp_path):
+    output: list[str] = []
     with serve(tmp_path / "data", "--auth", "ann:secret", cwd=tmp_path,
-               env={"RAG_API_KEY": KEY}) as url:
+               env={"RAG_API_KEY": KEY}, output=output) as url:
         url = url.rstrip("/")
+        wrong = {"Authorization": "Bearer wrong-key-5521"}
+        assert httpx.get(f"{url}/v1/models", headers=wrong, timeout=30).status_code == 401
         assert httpx.get(f"{url}/config", timeout=30).status_code == 401  # the page wants its login
         headers = {"Authorization": f"Bearer {KEY}"}
         assert httpx.get(f"{url}/v1/models", headers=headers, timeout=30).status_code == 200
@@ -246,3 +249,6 @@ def test_page_login_and_api_key_are_separate(tmp_path):
                        json={"model": "rag-extractive", "messages": _user(QUESTION)})
         assert r.status_code == 400 and "no documents are indexed" in r.json()["error"]["message"]
         assert httpx.get(f"{url}/v1/documents", headers=headers, timeout=30).json()["data"] == []
+    printed = "".join(output)
+    assert "Web chat on" in printed  # the server's whole output was captured
+    assert KEY not in printed and "wrong-key-5521" not in printed and "secret" not in printed

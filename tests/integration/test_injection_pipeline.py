@@ -12,7 +12,6 @@ import json
 import pytest
 from pydantic import SecretStr
 
-from rag.llm.pipeline import Pipeline
 from rag.service import RagService
 from rag.settings import Settings
 from tests.fakes import make_pdf
@@ -69,11 +68,10 @@ def test_generative_prompts_never_carry_the_injection(svc, fake_llm, question): 
     fake_llm.requests.clear()
     # the fake model obeys the documents: it repeats every source it was given
     fake_llm.reply = lambda sources, q: " ".join(f"{t} [{n}]" for n, t in sources.items()) or "Nothing."
-    pipe = Pipeline(svc)
-    pipe.settings = svc.settings.model_copy(update={
+    settings = svc.settings.model_copy(update={
         "llm_base_url": fake_llm.base_url, "llm_api_key": SecretStr("k"), "mode": "generative",
         "llm_timeout": 10.0, "llm_model": "fake"})
-    answer = pipe.ask(question)
+    answer = RagService(settings, embedder=svc.embedder).ask(question)  # same index, the fake LLM
     assert CANARY not in json.dumps(answer.to_dict())
     assert all(CANARY not in json.dumps(r) for r in fake_llm.requests)
     if "Quillon-4" in question:  # the gate passed and the model was called with clean sources
