@@ -66,29 +66,27 @@ def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
             output.extend(_drain(lines))
 
 
-def _drain(lines: queue.Queue, timeout: float = 10) -> list[str]:
-    """Every line until the pump's end marker (the process has exited)."""
-    out: list[str] = []
+def _lines(lines: queue.Queue, timeout: float) -> Iterator[str | None]:
+    """The pumped lines as they come, for at most `timeout` s; None once the process exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=1)
         except queue.Empty:
             continue
+        yield line
         if line is None:
-            break
-        out.append(line)
-    return out
+            return
+
+
+def _drain(lines: queue.Queue, timeout: float = 10) -> list[str]:
+    """Every line until the pump's end marker (the process has exited)."""
+    return [line for line in _lines(lines, timeout) if line is not None]
 
 
 def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> None:
     seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            continue
+    for line in _lines(lines, timeout):
         if line is None:
             raise RuntimeError(f"rag serve exited ({proc.wait()}):\n{''.join(seen)}")
         seen.append(line)
