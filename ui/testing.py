@@ -52,8 +52,9 @@ def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
                             stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    printed: list[str] = []
     try:
-        _wait_ready(proc, lines, timeout)
+        printed = _wait_ready(proc, lines, timeout)
         yield f"http://127.0.0.1:{port}/"
     finally:
         proc.terminate()
@@ -63,7 +64,7 @@ def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
             proc.kill()
             proc.wait()
         if output is not None:
-            output.extend(_drain(lines))
+            output.extend(printed + _drain(lines))
 
 
 def _lines(lines: queue.Queue, timeout: float) -> Iterator[str | None]:
@@ -84,14 +85,15 @@ def _drain(lines: queue.Queue, timeout: float = 10) -> list[str]:
     return [line for line in _lines(lines, timeout) if line is not None]
 
 
-def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> None:
+def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> list[str]:
+    """The lines printed until the server said it is ready."""
     seen: list[str] = []
     for line in _lines(lines, timeout):
         if line is None:
             raise RuntimeError(f"rag serve exited ({proc.wait()}):\n{''.join(seen)}")
         seen.append(line)
         if READY in line:
-            return
+            return seen
     raise TimeoutError(f"rag serve not ready after {timeout}s:\n{''.join(seen)}")
 
 
