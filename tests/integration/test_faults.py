@@ -53,6 +53,20 @@ def _index(data: Path) -> dict[str, str]:
     return dict(zip(got["ids"], got["documents"]))
 
 
+def _committed_docs(data: Path) -> int:
+    """Documents the catalogue holds as committed (0 before the first batch)."""
+    import sqlite3
+
+    path = data / "index-documents.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT count(*) FROM documents WHERE pending = 0").fetchone()[0])
+    except sqlite3.Error:  # not created yet, or busy
+        return 0
+
+
 def _wait_for(cond, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,9 +91,9 @@ def test_kill_9_during_ingest_then_rerun_equals_a_clean_ingest(clean_index):
     data = base / "killed"
     proc = subprocess.Popen(_ingest_cmd(data, folder), cwd=base, env=rag_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # the first batch of documents is written (chunks in Chroma, docstore persisted)
-    _wait_for(lambda: (data / "docstore-documents.json").exists() or proc.poll() is not None,
-              600, "the first persisted batch")
+    # the first batch of documents is committed (chunks in Chroma, catalogue rows written)
+    _wait_for(lambda: _committed_docs(data) > 0 or proc.poll() is not None, 600,
+              "the first committed batch")
     assert proc.poll() is None, "ingest finished before it could be killed; use more documents"
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
