@@ -53,6 +53,6 @@ def test_uploads_are_not_served_after_handling_delete_or_restart(tmp_path):
         assert _status(url, copy["path"]) in GONE and _cached_with(cache, SECRET) == []
         orphan = upload_raw(url, "orphan.md", b"# Orphan\nNever indexed.\n")
         assert _status(url, orphan["path"]) == 200
-    assert Path(orphan["path"]).exists()  # until the next start
+    # an upload never handled goes when the server stops (Gradio's own cleanup) or at the next start
     with serve(data, cwd=tmp_path) as url:
         assert _status(url, orphan["path"]) in GONE and not Path(orphan["path"]).exists()

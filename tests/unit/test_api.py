@@ -78,7 +78,8 @@ def test_extractive_stream_replays_the_answer_and_ends_with_citations():
     assert _content(chunks) == answer.text  # unknown and provisional events are ignored
     last = chunks[-1]
     assert last["choices"][0]["finish_reason"] == "stop" and last["refused"] is False
-    assert last["citations"] == [{**CITE.to_dict(), "page": None}] and last["answer"] == answer.text
+    assert last["citations"] == [{"page": None, "section": None, **CITE.to_dict()}]
+    assert last["answer"] == answer.text
     assert all("citations" not in c for c in chunks[:-1])
     assert len({c["id"] for c in chunks}) == 1
 
