@@ -248,15 +248,10 @@ class _Walker:
                 self.walk(child)
 
     def text(self) -> str:
+        from rag.structure import join_parts
+
         self.flush()
-        out: list[str] = []
-        prev = ""
-        for kind, text in self.parts:
-            if out:
-                out.append("\n" if kind == prev and kind in ("item", "row") else "\n\n")
-            out.append(text)
-            prev = kind
-        return "".join(out) + "\n" if out else ""
+        return join_parts(self.parts)
 
 
 def render_html(source: str) -> tuple[str, str]:

@@ -116,14 +116,9 @@ class _Renderer:
         return self._join()
 
     def _join(self) -> str:
-        out: list[str] = []
-        prev = ""
-        for kind, text in self.parts:
-            if out:
-                out.append("\n" if kind == prev and kind in ("item", "row") else "\n\n")
-            out.append(text)
-            prev = kind
-        return "".join(out) + "\n" if out else ""
+        from rag.structure import join_parts
+
+        return join_parts(self.parts)
 
 
 def render_markdown(source: str) -> str:

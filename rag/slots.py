@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.text import content_terms
 
@@ -104,7 +105,7 @@ def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
     """True when the sentence holds a filler of the slot the question does not contain."""
     if slot is None:
         return True
-    q_terms = set(content_terms(question))
+    q_terms = _terms(question)
     q_lower = question.lower()
     for ent_text, label in entities:
         if label in slot.labels and not set(content_terms(ent_text)) & q_terms:
@@ -113,6 +114,12 @@ def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
     if slot.pattern is None:
         return False
     return any(m.group().strip().lower() not in q_lower for m in slot.pattern.finditer(text))
+
+
+@lru_cache(maxsize=256)
+def _terms(question: str) -> frozenset[str]:
+    """The question's content terms, once per question (fills runs once per sentence)."""
+    return frozenset(content_terms(question))
 
 
 WORD_RE = re.compile(r"[\w][\w.'-]*\w|\w")

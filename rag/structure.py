@@ -299,6 +299,19 @@ def decode_blocks(raw: str) -> list[Block]:
     return [Block(KINDS[k], s, e, 0, sections[si], p or None) for s, e, k, p, si in data["b"]]
 
 
+def join_parts(parts: list[tuple[str, str]]) -> str:
+    """Rendered (kind, text) blocks in this module's layout: consecutive list items and table
+    rows one line apart, every other boundary a blank line."""
+    out: list[str] = []
+    prev = ""
+    for kind, text in parts:
+        if out:
+            out.append("\n" if kind == prev and kind in ("item", "row") else "\n\n")
+        out.append(text)
+        prev = kind
+    return "".join(out) + "\n" if out else ""
+
+
 def index_text(title: str, section: str, text: str) -> str:
     """What is embedded and indexed lexically for a chunk: title and section, then the text."""
     head = "\n".join(x for x in (title.strip(), section.strip()) if x)
