@@ -115,3 +115,38 @@ def test_answers_read_sentences_stored_at_ingest(make_settings, docs, monkeypatc
     fresh.index_db.conn.execute("DELETE FROM analysed")
     third = fresh.ask("When was the gamma turbine installed?")
     assert analysed and third.text == first.text
+
+
+def test_legacy_docstore_is_migrated_once(make_settings, docs):
+    """A data dir from before the catalogue: Chroma chunks + a JSON docstore, no SQLite file.
+    Opening it fills the lexical index and the catalogue from Chroma, keeps the JSON's hashes
+    (so the next ingest re-embeds nothing) and renames the JSON; answers work as before."""
+    import json
+
+    svc = _service(make_settings, mode="extractive")
+    svc.ingest_paths([docs])
+    before = svc.ask("When was the gamma turbine installed?")
+    hashes = {r.doc_id: r.hash for r in map(svc.catalog.get, [d["doc_id"] for d in svc.list_documents()])}
+    ids = _chroma_ids(svc)
+    settings = svc.settings
+    svc.index_db.conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        settings.index_path.with_name(settings.index_path.name + suffix).unlink(missing_ok=True)
+    legacy = settings.legacy_docstore_path
+    legacy.write_text(json.dumps({"docstore/metadata": {d: {"doc_hash": h} for d, h in hashes.items()}}))
+
+    old = _service(make_settings, mode="extractive")
+    assert [r["title"] for r in old.list_documents()] == ["Alpha report", "Beta notes", "Gamma log"]
+    assert not legacy.exists() and legacy.with_name(legacy.name + ".migrated").exists()
+    assert _lexical_ids(old) == ids == _chroma_ids(old)
+    assert {r["doc_id"]: old.catalog.get(r["doc_id"]).hash for r in old.list_documents()} == hashes
+    again = old.ask("When was the gamma turbine installed?")
+    assert not again.refused and again.text == before.text
+    report = old.ingest_paths([docs])
+    assert len(report.unchanged) == 3 and not report.added and not report.updated
+    assert _chroma_ids(old) == ids
+
+    # the migration runs once: a later open does not scan Chroma again
+    third = _service(make_settings, mode="extractive")
+    third.store.iter_all = lambda *a, **k: (_ for _ in ()).throw(AssertionError("scanned"))
+    assert len(third.list_documents()) == 3
