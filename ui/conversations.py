@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DB_NAME = "conversations.sqlite"
 TITLE_CHARS = 60
 MAX_CONVERSATIONS = 200  # per user; the oldest go first
-NEW_TITLE = "New chat"
+READY = "rag-chats-ready"  # set on the list once this tab's chat is shown (tests wait on it)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -233,7 +233,8 @@ class ConversationsPanel:
         """(conversation id, list, title box, chatbot, chatbot state)."""
         conv_id = conv.id if conv else new_id()
         messages = conv.messages() if conv else []
-        listed = gr.update(choices=self.choices(owner), value=conv.id if conv else None)
+        listed = gr.update(choices=self.choices(owner), value=conv.id if conv else None,
+                           elem_classes=[READY])
         title = gr.update(value=conv.title if conv else "", interactive=conv is not None)
         return conv_id, listed, title, messages, messages
 

@@ -63,7 +63,12 @@ def page(browser, server):
 def open_page(page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("#rag-question textarea")
-    expect(page.locator("#rag-chats")).to_be_visible()
+    expect(page.locator("#rag-chats.rag-chats-ready")).to_be_visible()  # this tab's chat shown
+
+
+def reload(page) -> None:
+    page.reload()
+    expect(page.locator("#rag-chats.rag-chats-ready")).to_be_visible()
 
 
 def chat_titles(page) -> list[str]:
@@ -73,6 +78,7 @@ def chat_titles(page) -> list[str]:
 def new_chat(page) -> None:
     page.locator("#rag-new-chat").click()
     expect(page.locator("#rag-chatbot .rag-answer, #rag-chatbot .rag-refusal")).to_have_count(0)
+    expect(page.locator("#rag-chats input:checked")).to_have_count(0)
 
 
 def ask_and_wait(page, question: str) -> None:
@@ -82,6 +88,7 @@ def ask_and_wait(page, question: str) -> None:
     ask(page, question)
     answered(page, "#rag-chatbot details.rag-source")
     expect(same).to_have_count(before + 1)  # listed once its turn is saved
+    expect(page.locator("#rag-chats label:has(input:checked)")).to_contain_text(question[:30])
 
 
 def test_a_conversation_survives_a_reload_and_chats_can_be_switched(page, server):
@@ -91,8 +98,7 @@ def test_a_conversation_survives_a_reload_and_chats_can_be_switched(page, server
     first_answer = page.locator("#rag-chatbot .rag-answer").last.inner_text()
     assert "China" in first_answer
 
-    page.reload()
-    page.wait_for_selector("#rag-question textarea")
+    reload(page)
     answer = page.locator("#rag-chatbot .rag-answer")
     expect(answer).to_have_count(1)
     assert answer.inner_text() == first_answer  # the same answer, reopened
@@ -122,8 +128,7 @@ def test_a_conversation_survives_a_reload_and_chats_can_be_switched(page, server
     ask(page, "And what about sanctions?")
     expect(page.locator("#rag-chatbot .rag-answer, #rag-chatbot .rag-refusal")).to_have_count(2)
     expect(page.locator("#rag-question button.stop-button")).to_have_count(0)
-    page.reload()
-    page.wait_for_selector("#rag-question textarea")
+    reload(page)
     expect(page.locator("#rag-chatbot .rag-answer, #rag-chatbot .rag-refusal")).to_have_count(2)
     assert len(chat_titles(page)) == n
     assert page.outside == []
@@ -141,8 +146,7 @@ def test_rename_and_delete_a_chat(page, server):
     expect(page.locator("#rag-chats label", has_text="Warheads <b>and</b> Peskov")).to_have_count(1)
     expect(page.locator("#rag-chats b")).to_have_count(0)  # a title is text, not markup
 
-    page.reload()  # the new name is kept
-    page.wait_for_selector("#rag-question textarea")
+    reload(page)  # the new name is kept
     expect(page.locator("#rag-chats label", has_text="Warheads <b>and</b> Peskov")).to_have_count(1)
     expect(page.locator("#rag-chats input:checked")).to_have_count(1)
 
@@ -157,8 +161,7 @@ def test_rename_and_delete_a_chat(page, server):
     page.locator("#rag-chat-delete-yes").click()
     expect(page.locator("#rag-chats label", has_text="Warheads")).to_have_count(0)
     expect(page.locator("#rag-chatbot .rag-answer")).to_have_count(0)  # a new, empty chat
-    page.reload()
-    page.wait_for_selector("#rag-question textarea")
+    reload(page)
     expect(page.locator("#rag-chats label", has_text="Warheads")).to_have_count(0)
     assert page.outside == []
 
@@ -214,4 +217,6 @@ def test_the_evaluation_tab_shows_the_last_report_with_its_plots(page, server):
                for src in images.evaluate_all("els => els.map(e => e.getAttribute('src'))"))
     assert "/tmp/" not in shown.inner_text()
     shot(page, "ui-evaluation.png")
+    images.last.scroll_into_view_if_needed()
+    shot(page, "ui-evaluation-plots.png")
     assert page.outside == []
