@@ -11,7 +11,9 @@ back into the page as it is. Here each user's chats live in `<data_dir>/conversa
   `render.esc`) for each turn, and the question as typed; nothing the browser sends back is
   stored as page markup;
 - a turn is saved when its answer is final, or, when the user stops the generation, as it
-  was left on the page (the quoted answer).
+  was left on the page (the quoted answer);
+- a reload reopens the chat the tab showed (its id is kept in the tab's sessionStorage); a
+  new tab starts a new chat, with the earlier ones listed.
 
 The chat function is wrapped (`ConversationsPanel.saving`): it receives the tab's
 conversation id (a `gr.State`, so it is not part of the `/chat` API: API calls are never
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 DB_NAME = "conversations.sqlite"
 TITLE_CHARS = 60
 MAX_CONVERSATIONS = 200  # per user; the oldest go first
+SESSION_KEY = "rag-chat"
+RECALL_JS = f"() => sessionStorage.getItem('{SESSION_KEY}') || ''"
+REMEMBER_JS = f"(id) => {{ sessionStorage.setItem('{SESSION_KEY}', id || ''); return []; }}"
 READY = "rag-chats-ready"  # set on the list once this tab's chat is shown (tests wait on it)
 
 _SCHEMA = """
@@ -215,12 +220,11 @@ class ConversationsPanel:
     def choices(self, owner: str) -> list[tuple[str, str]]:
         return [(s.title, s.id) for s in self.store.list(owner)]
 
-    def start(self, request: gr.Request | None = None) -> tuple:
-        """Page load: the newest conversation reopened, or a new one."""
+    def start(self, remembered: str | None, request: gr.Request | None = None) -> tuple:
+        """Page load: the chat this browser tab showed before a reload (its id is kept in the
+        tab's sessionStorage), else a new one; earlier chats are listed either way."""
         owner = owner_of(request)
-        listed = self.store.list(owner)
-        conv = self.store.get(owner, listed[0].id) if listed else None
-        return self._show(owner, conv)
+        return self._show(owner, self.store.get(owner, (remembered or "").strip() or None))
 
     def new_chat(self, request: gr.Request | None = None) -> tuple:
         return self._show(owner_of(request), None)
@@ -230,13 +234,13 @@ class ConversationsPanel:
         return self._show(owner, self.store.get(owner, conv_id))
 
     def _show(self, owner: str, conv: Conversation | None) -> tuple:
-        """(conversation id, list, title box, chatbot, chatbot state)."""
+        """(conversation id, list, title box, chatbot, chatbot state, the tab's remembered id)."""
         conv_id = conv.id if conv else new_id()
         messages = conv.messages() if conv else []
         listed = gr.update(choices=self.choices(owner), value=conv.id if conv else None,
                            elem_classes=[READY])
         title = gr.update(value=conv.title if conv else "", interactive=conv is not None)
-        return conv_id, listed, title, messages, messages
+        return conv_id, listed, title, messages, messages, conv_id
 
     def refresh(self, conv_id: str | None, request: gr.Request | None = None) -> tuple:
         """After a saved turn: the list (newest first), this chat selected, its title."""
@@ -272,6 +276,8 @@ class ConversationsPanel:
         """The list and its controls (call inside the sidebar, before the chat is built)."""
         self.current = gr.State(None)  # this tab's conversation id
         self.version = gr.State(None)  # changes when a turn was saved
+        # the id again, in the DOM: kept in the tab's sessionStorage so a reload reopens it
+        self.remembered = gr.Textbox(visible="hidden", elem_id="rag-chat-id", show_label=False)
         with gr.Group(elem_id="rag-chats-panel"):
             self.new_btn = gr.Button("New chat", variant="primary", size="sm", elem_id="rag-new-chat")
             self.list = gr.Radio(choices=[], value=None, label="Earlier chats", elem_id="rag-chats")
@@ -290,9 +296,11 @@ class ConversationsPanel:
 
     def wire(self, demo, chat) -> None:
         """Events, once the ChatInterface `chat` exists (its chatbot and server-side state)."""
-        shown = [self.current, self.list, self.title, chat.chatbot, chat.chatbot_state]
+        shown = [self.current, self.list, self.title, chat.chatbot, chat.chatbot_state,
+                 self.remembered]
         private = {"api_visibility": "private", "queue": False}
-        demo.load(self.start, outputs=shown, **private)
+        demo.load(self.start, inputs=self.remembered, outputs=shown, js=RECALL_JS, **private)
+        self.remembered.change(None, inputs=self.remembered, js=REMEMBER_JS, **private)
         self.new_btn.click(self.new_chat, outputs=shown, **private)
         chat.chatbot.clear(self.new_chat, outputs=shown, **private)  # the bin icon: a fresh chat
         self.list.input(self.open, inputs=self.list, outputs=shown, **private)

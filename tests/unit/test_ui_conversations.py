@@ -84,7 +84,7 @@ def test_owners_never_see_or_touch_each_others_chats(panel, store):
     *_, (_msgs, version) = run_chat(panel, "bob writes", [], cid, BOB)  # a stolen id
     assert version is None
     assert store.get("ann", cid).turns[0]["question"] == "ann's secret"
-    conv_id, listed, _title, chat, _state = panel.open(cid, BOB)
+    conv_id, listed, _title, chat, _state, _ = panel.open(cid, BOB)
     assert chat == [] and conv_id != cid and listed["choices"] == []
 
 
@@ -98,17 +98,23 @@ def test_rename_delete_and_newest_first(panel, store):
     assert ("Pumps and valves", a) in listed["choices"]
     assert panel.ask_delete(a, ANN)[0]["visible"] is True
     *shown, confirm, note = panel.delete(a, ANN)
+    assert shown[5] == shown[0] != a  # the new chat is the one the tab remembers
     assert confirm["visible"] is False and "Deleted" in note and store.get("ann", a) is None
     assert shown[3] == [] and shown[1]["choices"] == [("newer chat", b)]
 
 
-def test_start_reopens_the_newest_chat_or_a_new_one(panel):
-    conv_id, listed, title, chat, state = panel.start(ANN)
+def test_start_reopens_the_tabs_chat_else_a_new_one(panel):
+    conv_id, listed, title, chat, state, remembered = panel.start("", ANN)
     assert chat == state == [] and listed["value"] is None and len(conv_id) == 32
+    assert remembered == conv_id  # kept by the tab, so a reload finds it
     run_chat(panel, "kept", [], conv_id)
-    again, listed, title, chat, state = panel.start(ANN)
+    again, listed, title, chat, state, _ = panel.start(conv_id, ANN)
     assert again == conv_id and title["value"] == "kept" and chat[0]["content"] == "kept"
     assert listed["value"] == conv_id
+    fresh, listed, _title, chat, _state, _ = panel.start("", ANN)  # a new tab
+    assert fresh != conv_id and chat == [] and listed["choices"] == [("kept", conv_id)]
+    other, _listed, _title, chat, _state, _ = panel.start(conv_id, BOB)  # not bob's
+    assert other != conv_id and chat == []
 
 
 def test_the_store_keeps_a_bounded_number_per_owner(tmp_path):
