@@ -220,3 +220,24 @@ def test_the_evaluation_tab_shows_the_last_report_with_its_plots(page, server):
     images.last.scroll_into_view_if_needed()
     shot(page, "ui-evaluation-plots.png")
     assert page.outside == []
+
+
+def test_a_new_tab_starts_a_new_chat_and_the_bin_keeps_the_old_one(page, browser, server):
+    url, _ = server
+    new_chat(page)
+    ask_and_wait(page, Q_TECH)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        other = context.new_page()
+        other.set_default_timeout(TIMEOUT_MS)
+        open_page(other, url)
+        expect(other.locator("#rag-chatbot .rag-answer")).to_have_count(0)  # a new chat...
+        expect(other.locator("#rag-chats input:checked")).to_have_count(0)
+        assert any(t.startswith(Q_TECH[:30]) for t in chat_titles(other))  # ...earlier ones listed
+    finally:
+        context.close()
+    listed = len(chat_titles(page))
+    page.locator("#rag-chatbot").get_by_role("button", name="Clear").click()
+    expect(page.locator("#rag-chatbot .rag-answer")).to_have_count(0)
+    expect(page.locator("#rag-chats input:checked")).to_have_count(0)
+    assert len(chat_titles(page)) == listed  # cleared from view, not deleted
