@@ -42,6 +42,9 @@ MAX_CONVERSATIONS = 200  # per user; the oldest go first
 SESSION_KEY = "rag-chat"
 RECALL_JS = f"() => sessionStorage.getItem('{SESSION_KEY}') || ''"
 REMEMBER_JS = f"(id) => {{ sessionStorage.setItem('{SESSION_KEY}', id || ''); return []; }}"
+# switching chats while an answer streams stops it first (kept as shown, like the stop button)
+_STOP = "const s = document.querySelector('#rag-question button.stop-button'); if (s) { s.click(); }"
+STOP_THEN_JS = f"(...args) => {{ {_STOP} return args; }}"
 READY = "rag-chats-ready"  # set on the list once this tab's chat is shown (tests wait on it)
 
 _SCHEMA = """
@@ -301,9 +304,9 @@ class ConversationsPanel:
         private = {"api_visibility": "private", "queue": False}
         demo.load(self.start, inputs=self.remembered, outputs=shown, js=RECALL_JS, **private)
         self.remembered.change(None, inputs=self.remembered, js=REMEMBER_JS, **private)
-        self.new_btn.click(self.new_chat, outputs=shown, **private)
+        self.new_btn.click(self.new_chat, outputs=shown, js=STOP_THEN_JS, **private)
         chat.chatbot.clear(self.new_chat, outputs=shown, **private)  # the bin icon: a fresh chat
-        self.list.input(self.open, inputs=self.list, outputs=shown, **private)
+        self.list.input(self.open, inputs=self.list, outputs=shown, js=STOP_THEN_JS, **private)
         self.version.change(self.refresh, inputs=self.current, outputs=[self.list, self.title],
                             **private)
         for trigger in (self.rename_btn.click, self.title.submit):

@@ -209,6 +209,6 @@ EVAL_CSS = """
 .rag-eval-table td.rag-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .rag-eval-plots { display: flex; flex-wrap: wrap; gap: 1em; }
 .rag-eval-plot { margin: 0; max-width: 100%; }
-.rag-eval-plot img { max-width: min(100%, 660px); height: auto; background: #fff; }
+.rag-eval-plot img { max-width: min(100%, 460px); height: auto; background: #fff; }
 .rag-eval-plot figcaption { font-size: 0.85em; }
 """
