@@ -241,3 +241,27 @@ def test_a_new_tab_starts_a_new_chat_and_the_bin_keeps_the_old_one(page, browser
     expect(page.locator("#rag-chatbot .rag-answer")).to_have_count(0)
     expect(page.locator("#rag-chats input:checked")).to_have_count(0)
     assert len(chat_titles(page)) == listed  # cleared from view, not deleted
+
+
+def test_with_a_login_chats_are_kept_under_that_login(browser, tmp_path):
+    from ui.conversations import ConversationStore
+
+    data = tmp_path / "data"
+    run_rag("--data-dir", str(data), "ingest", str(SEEDS), "--no-progress", cwd=tmp_path)
+    with serve(data, "--auth", "ann:s3cret", cwd=tmp_path) as url:
+        context = browser.new_context(viewport=DESKTOP)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url)
+            page.get_by_label(re.compile("username", re.I)).fill("ann")
+            page.get_by_label(re.compile("password", re.I)).fill("s3cret")
+            page.get_by_role("button", name=re.compile("login", re.I)).click()
+            page.wait_for_selector("#rag-question textarea")
+            expect(page.locator("#rag-chats.rag-chats-ready")).to_be_visible()
+            ask_and_wait(page, Q_CHINA)
+        finally:
+            context.close()
+    store = ConversationStore.in_data_dir(data)
+    assert [s.title for s in store.list("ann")] == [Q_CHINA]
+    assert store.list("") == []  # not the no-login owner's, nor anyone else's
