@@ -118,8 +118,8 @@ def _not_run(report: dict) -> str:
     missing = [c for c in report.get("configs", []) if c.get("status") != "ok"]
     if not missing:
         return ""
-    items = "".join(f"<li><code>{esc(c.get('name', '?'))}</code>: {esc(c.get('reason', c.get('status')))}</li>"
-                    for c in missing)
+    items = "".join(f"<li><code>{esc(c.get('name', '?'))}</code>: "
+                    f"{esc(c.get('reason', c.get('status')))}</li>" for c in missing)
     return f"<h4>Not run</h4><ul>{items}</ul>"
 
 
