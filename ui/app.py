@@ -17,6 +17,8 @@ import gradio as gr
 from rag.errors import InputError, RagError
 from ui import render, uploads
 from ui.assets import CSS, JS
+from ui.conversations import ConversationsPanel, ConversationStore
+from ui.eval_view import EvalView
 from ui.gate import Gate, Limiter
 from ui.llm_status import default_mode, endpoint_status, llm_configured, mode_choices
 from ui.streaming import answer_events, replay
@@ -74,6 +76,8 @@ class ChatApp:
         # absolute server paths are shown relative to these (never as they are)
         self.roots = (self.settings.data_dir.resolve(), Path.cwd().resolve())
         self.gradio_cache = Path(gr.utils.get_upload_folder())
+        self.chats = ConversationsPanel(ConversationStore.in_data_dir(self.settings.data_dir))
+        self.evals = EvalView(self.settings.data_dir)
 
     def shown(self, path: str) -> str:
         return render.shown_path(path, self.roots)
@@ -264,9 +268,11 @@ class ChatApp:
             mode, top_k, summary = self._sidebar()
             with gr.Tabs():
                 with gr.Tab("Chat", id="chat"):
-                    self._chat(mode, top_k)
+                    self.chats.wire(demo, self._chat(mode, top_k))
                 with gr.Tab("Documents", id="documents"):
                     table, select = self._documents(summary)
+                with gr.Tab("Evaluation", id="evaluation") as eval_tab:
+                    self.evals.render(eval_tab)
             gr.api(self.ask_api, api_name="ask")
             demo.load(self.refresh, outputs=[table, select, summary], api_visibility="private")
         return demo
@@ -274,6 +280,7 @@ class ChatApp:
     def _sidebar(self):
         with gr.Sidebar(label="Settings", open=True, width=300):
             gr.Markdown(f"## {self.config.title}\nAnswers quote your documents and cite them.")
+            self.chats.render()
             summary = gr.Markdown(elem_id="rag-index-summary")
             llm = llm_configured(self.settings, self.local)
             mode = gr.Radio(mode_choices(self.settings, self.local),
@@ -290,14 +297,15 @@ class ChatApp:
                               label="Passages to retrieve (top-k)", elem_id="rag-top-k")
         return mode, top_k, summary
 
-    def _chat(self, mode, top_k) -> None:
+    def _chat(self, mode, top_k) -> gr.ChatInterface:
         chatbot = gr.Chatbot(elem_id="rag-chatbot", height="68vh", layout="bubble", show_label=False,
                              placeholder="Ask a question about your documents.",
                              buttons=["copy"], feedback_options=None,
                              latex_delimiters=[])  # no KaTeX over document text
-        gr.ChatInterface(
-            self.respond, chatbot=chatbot, additional_inputs=[mode, top_k],
-            examples=[[q, None, None] for q in EXAMPLES], api_name="chat",
+        return gr.ChatInterface(  # turns are saved per user (ui/conversations.py)
+            self.chats.saving(self.respond), chatbot=chatbot,
+            additional_inputs=[mode, top_k, self.chats.current], additional_outputs=[self.chats.version],
+            examples=[[q, None, None, None] for q in EXAMPLES], api_name="chat",
             textbox=gr.Textbox(placeholder="Ask about your documents…", elem_id="rag-question",
                                submit_btn=True, stop_btn=True, show_label=False),
             fill_height=True,

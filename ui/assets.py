@@ -1,5 +1,9 @@
 """CSS and JS shipped inline with the page: nothing is fetched from a CDN."""
 
+from ui.conversations import CONV_CSS
+from ui.copytext import COPY_JS
+from ui.eval_view import EVAL_CSS
+
 CSS = """
 .rag-answer { line-height: 1.6; }
 .rag-provisional { opacity: 0.7; }
@@ -44,3 +48,5 @@ JS = """
   }, true);
 }
 """
+
+CSS, JS = CSS + CONV_CSS + EVAL_CSS, f"() => {{ ({JS})(); ({COPY_JS})(); }}"

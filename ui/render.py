@@ -17,7 +17,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
 
-from rag.types import Answer, Citation, Hit
+from rag.types import REFUSAL_TEXT, Answer, Citation, Hit
+from ui.copytext import copy_marker
 
 CONTEXT_CHARS = 220
 SNIPPET_CHARS = 140
@@ -145,10 +146,11 @@ def sources_html(answer: Answer, uid: str) -> str:
 
 
 def refusal_html(answer: Answer) -> str:
+    """One refusal sentence (the answer's own, as the CLI and API give it), then a hint."""
     return (
-        '<div class="rag-refusal"><b>Not found in your documents.</b> '
-        f"{_esc(answer.text)}<br><span class=\"rag-meta\">Try rephrasing, or upload a "
-        "document that covers it (Documents tab).</span></div>"
+        f'<div class="rag-refusal" role="status"><b>{_esc(answer.text or REFUSAL_TEXT)}</b><br>'
+        '<span class="rag-meta">Try rephrasing, or upload a document that covers it '
+        "(Documents tab).</span></div>"
     )
 
 
@@ -160,8 +162,8 @@ def final_message(answer: Answer, uid: str) -> str:
     """The whole assistant message for a finished answer."""
     notes = notice_html(answer.notice)
     if answer.refused:
-        return notes + refusal_html(answer)
-    return notes + answer_html(answer.text, uid) + sources_html(answer, uid)
+        return notes + refusal_html(answer) + copy_marker(answer)
+    return notes + answer_html(answer.text, uid) + sources_html(answer, uid) + copy_marker(answer)
 
 
 def _md_cell(text: str) -> str:

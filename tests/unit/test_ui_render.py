@@ -45,9 +45,12 @@ def test_quote_found_by_search_when_offsets_disagree():
     assert render.passage_html(missing, []) == "<mark>gone quote</mark>"
 
 
-def test_refusal_is_shown_as_not_found_not_as_error():
+def test_refusal_says_its_one_sentence_once_not_as_an_error():
     out = render.final_message(_answer(text=REFUSAL_TEXT, citations=[], refused=True), "u")
-    assert "rag-refusal" in out and "Not found in your documents" in out
+    shown = html.unescape(re.sub(r"<[^>]+>", " ", out))
+    assert "rag-refusal" in out and shown.count("find that") == 1
+    assert f"<b>{render.esc(REFUSAL_TEXT)}</b>" in out  # the CLI's and the API's sentence
+    assert "Not found" not in out
     assert "rag-error" not in out and "rag-sources" not in out
 
 
