@@ -44,3 +44,6 @@ JS = """
   }, true);
 }
 """
+
+from ui.viewer_assets import VIEWER_CSS, VIEWER_JS  # noqa: E402  (viewer dialog, phone, contrast)
+CSS, JS = CSS + VIEWER_CSS, f"() => {{ ({JS.strip()})(); ({VIEWER_JS.strip()})(); }}"
