@@ -121,7 +121,7 @@ VIEWER_JS = """
       if (!b) { return; }
       t.removeAttribute('role');
       t.removeAttribute('tabindex');
-      b.setAttribute('aria-label', (t.innerText || 'Details').replace(/\s+/g, ' ').trim());
+      b.setAttribute('aria-label', (t.innerText || 'Details').replace(/\\s+/g, ' ').trim());
       if (!b.__ragKey) {  // Enter: the button's own click toggles; the div's keydown would again
         b.__ragKey = true;
         b.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.stopPropagation(); } });
