@@ -24,8 +24,14 @@ VIEWER_CSS = """
 .min_value, .max_value { color: var(--body-text-color-subdued) !important; }
 footer .show-api, footer a, footer button, footer span { color: var(--body-text-color-subdued) !important; }
 button[role="tab"].selected { color: var(--body-text-color) !important; }
-a.rag-cite, a.rag-view { color: #1d4ed8 !important; }
-.dark a.rag-cite, .dark a.rag-view { color: #93c5fd !important; }
+/* one selector per rule: Gradio's scoping mangles the later selectors of a list */
+a.rag-cite { color: #1d4ed8 !important; }
+a.rag-view { color: #1d4ed8 !important; }
+.dark a.rag-cite { color: #93c5fd !important; }
+.dark a.rag-view { color: #93c5fd !important; }
+/* short status texts never scroll (axe: scrollable-region-focusable while the page settles) */
+#rag-index-summary { overflow: visible !important; }
+#rag-llm-status { overflow: visible !important; }
 a.rag-view { font-weight: 600; }
 :root:root { --button-cancel-background-fill: #b91c1c; --button-cancel-background-fill-hover: #991b1b;
   --button-cancel-text-color: #ffffff; }
@@ -102,7 +108,9 @@ VIEWER_JS = """
     ev.stopPropagation();
     opener = link;
     const summary = link.closest('details') && link.closest('details').querySelector('summary');
-    const label = summary ? summary.innerText.replace(/\\s+/g, ' ').trim() : 'Document';
+    const named = summary ? summary.cloneNode(true) : null;  // "[n] title — where", no file/score
+    if (named) { named.querySelectorAll('.rag-meta').forEach((m) => m.remove()); }
+    const label = named ? named.textContent.replace(/\\s+/g, ' ').trim() : 'Document';
     dlg.querySelector('.rag-viewer-title').textContent = label;
     dlg.querySelector('.rag-viewer-newtab').href = link.href;
     frame.src = link.href;

@@ -254,6 +254,12 @@ def test_phone_layout_sidebar_closed_no_horizontal_scroll_and_accessible(phone):
     shot(page, "ui-phone-viewer.png")
     axe_clean(page, "phone viewer")
     page.get_by_role("button", name="Close", exact=True).click()
+    alone = page.context.browser.new_page(viewport=PHONE)  # the viewer page itself on a phone
+    alone.goto(page.url.split("?")[0] + page.locator("a.rag-view").first.get_attribute("href"))
+    sync_api.expect(alone.locator("mark#rag-hit")).to_be_visible()
+    no_horizontal_scroll(alone)
+    axe_clean(alone, "phone viewer page")
+    alone.close()
 
     page.get_by_role("tab", name="Documents").click()
     sync_api.expect(page.locator("#rag-docs")).to_contain_text("zephyr.md")
