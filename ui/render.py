@@ -160,7 +160,7 @@ def source_labels(citations: Sequence[Citation]) -> list[tuple[str, str]]:
 def view_link(c: Citation) -> str:
     """A link that opens the whole document at the cited span (ui/viewer.py)."""
     doc = c.chunk_id.rpartition("#")[0] or c.source
-    href = html.escape(view_href(doc, c.start, c.end), quote=True)
+    href = html.escape(view_href(doc, c.start, c.end, c.quote), quote=True)
     return (f'<a class="rag-view" href="{href}" target="_blank" rel="noopener noreferrer">'
             "Open in document</a>")
 

@@ -56,9 +56,32 @@ class DocText:
         return page_at(page_starts(self.text), offset) if self.pages else None
 
 
-def view_href(doc_id: str, start: int, end: int) -> str:
-    """The viewer URL for a citation, relative to the page ("view?..."), at the hit."""
-    return f"{ROUTE.lstrip('/')}?doc={quote(doc_id, safe='')}&start={start}&end={end}#{HIT_ID}"
+MAX_QUOTE_IN_URL = 600
+
+
+def view_href(doc_id: str, start: int, end: int, cited: str = "") -> str:
+    """The viewer URL for a citation, relative to the page ("view?..."), at the hit. The quote
+    goes along (percent-encoded) so a document re-indexed since the answer is still marked
+    where the quote now is (see `locate`)."""
+    q = f"&q={_encode(cited[:MAX_QUOTE_IN_URL])}" if cited else ""
+    return f"{ROUTE.lstrip('/')}?doc={_encode(doc_id)}&start={start}&end={end}{q}#{HIT_ID}"
+
+
+def _encode(value: str) -> str:
+    """Percent-encoded, "." too: no "www." or "a.b" left for a Markdown autolinker to see."""
+    return quote(value, safe="").replace(".", "%2E")
+
+
+def locate(text: str, start: int, end: int, cited: str | None) -> tuple[int, int, str]:
+    """The span to mark and a note: the given span when it holds the quote (or no quote was
+    given), else where the quote is now (the document changed since the answer), else none."""
+    if not cited or text[start:end].startswith(cited):
+        return start, end, ""
+    at = text.find(cited)
+    if at >= 0:
+        length = max(len(cited), end - start)  # the URL's quote may be cut short
+        return at, min(len(text), at + length), "The document changed since this answer: the quote was found at another place."
+    return 0, 0, "The document changed since this answer: the cited passage is no longer in it."
 
 
 # --- where the text comes from ---------------------------------------------------------
@@ -224,6 +247,7 @@ class ViewRequest:
     start: int
     end: int
     shown_source: str  # what the page shows of the document's path
+    note: str = ""  # e.g. the quote moved (see `locate`)
 
 
 def page_html(doc: DocText, req: ViewRequest) -> str:
@@ -238,6 +262,8 @@ def page_html(doc: DocText, req: ViewRequest) -> str:
     note = ("" if doc.complete else
             '<p class="rag-v-note">The file changed or is gone since it was indexed: this is the '
             "text as indexed (parts between indexed passages are blank).</p>")
+    if req.note:
+        note += f'<p class="rag-v-note">{_esc(req.note)}</p>'
     jump = f'<p><a href="#{HIT_ID}">Go to the cited passage</a></p>' if req.end > req.start else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

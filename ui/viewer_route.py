@@ -11,7 +11,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ui.viewer import CSP, ROUTE, DocumentTexts, ViewRequest, message_html, page_html, parse_span
+from ui.viewer import (CSP, ROUTE, DocumentTexts, ViewRequest, locate, message_html, page_html,
+                       parse_span)
 
 
 def resolve_doc(key: str, doc_ids: list[str], shown: Callable[[str], str]) -> str | None:
@@ -56,7 +57,7 @@ def build_router(chat, api_key=None):
 
     @router.get(ROUTE, include_in_schema=False)
     def view(request: Request, doc: str = "", start: str | None = None,
-             end: str | None = None) -> HTMLResponse:
+             end: str | None = None, q: str | None = None) -> HTMLResponse:
         if not (page_login_ok(request) or api_key_ok(request, api_key)):
             return reply(401, message_html("Log in first", "Log in on the chat page, then open "
                                            "the source again."))
@@ -70,7 +71,8 @@ def build_router(chat, api_key=None):
         if span is None:
             return reply(400, message_html("Bad passage", "start and end must be character "
                                            "offsets of the document, start ≤ end."))
+        a, b, note = locate(found.text, span[0], span[1], q)
         source = chat.shown(chat.svc.catalog.get(doc_id).source or doc_id)
-        return reply(200, page_html(found, ViewRequest(span[0], span[1], source)))
+        return reply(200, page_html(found, ViewRequest(a, b, source, note)))
 
     return router

@@ -75,8 +75,8 @@ def browser():
         b.close()
 
 
-def _open(browser, url: str, viewport: dict):
-    page = browser.new_page(viewport=viewport)
+def _open(browser, url: str, viewport: dict, **options):
+    page = browser.new_page(viewport=viewport, **options)
     page.set_default_timeout(TIMEOUT_MS)
     page.outside = []
     page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:", "about:"))
@@ -281,6 +281,21 @@ def test_desktop_chat_and_documents_are_accessible(desktop):
     shot(page, "ui-documents-desktop.png")
     axe_clean(page, "documents")
     no_horizontal_scroll(page)
+
+
+def test_dark_theme_answer_and_viewer_are_accessible(browser, server):
+    page = _open(browser, server + "?__theme=dark", DESKTOP, color_scheme="dark")
+    try:
+        sync_api.expect(page.locator(".dark")).not_to_have_count(0)
+        ask(page, "What does Stoltenberg say about China?")
+        answered(page, "details.rag-source")
+        page.locator("details.rag-source summary").first.click()
+        axe_clean(page, "dark answer")
+        open_viewer(page, page.locator("details.rag-source").first)
+        shot(page, "ui-viewer-dark-desktop.png")
+        axe_clean(page, "dark viewer")
+    finally:
+        page.close()
 
 
 def test_viewer_route_keeps_the_login_rule(docs, server):

@@ -166,7 +166,24 @@ def test_source_links_open_the_viewer_at_the_citation_and_labels_are_distinct():
     assert labels == [("Manual", "Safety, excerpt 1"), ("Manual", "Safety, excerpt 2"), ("Manual", "Use, p. 3")]
     out = render.source_html(a, [], "u", labels[0])
     href = html.unescape(re.search(r'class="rag-view" href="([^"]+)"', out).group(1))
-    assert href == "view?doc=docs%2Fm.md&start=10&end=20#rag-hit"
+    assert href == "view?doc=docs%2Fm%2Emd&start=10&end=20&q=x#rag-hit"
+    hostile = Citation(1, "d", "d#0", "<script>[a](http://x) & \"q\"", 0, 9, 0.5)
+    link = render.view_link(hostile)
+    assert "<script" not in link and "http:" not in link and "](" not in link
+    assert html.unescape(link).count('"') == 8  # 4 attributes: the quote cannot end one
+
+
+def test_a_quote_that_moved_since_the_answer_is_found_again_or_reported():
+    text = "New first line.\nThe pump runs at 40 bar. More."
+    at = text.index("The pump")
+    assert viewer.locate(text, at, at + 24, "The pump runs at 40 bar.") == (at, at + 24, "")
+    moved = viewer.locate(text, 0, 24, "The pump runs at 40 bar.")
+    assert moved[:2] == (at, at + 24) and "another place" in moved[2]
+    gone = viewer.locate(text, 0, 5, "Not in the text")
+    assert gone[:2] == (0, 0) and "no longer" in gone[2]
+    assert viewer.locate(text, at, at + 24, None) == (at, at + 24, "")
+    cut = viewer.locate(text, 0, 24, "The pump runs")  # a quote cut short in the URL
+    assert cut[:2] == (at, at + 24)
 
 
 def test_passage_preview_is_cut_at_word_boundaries():
