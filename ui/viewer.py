@@ -6,11 +6,13 @@ laid out by its block structure (rag.structure: headings, paragraphs, list items
 code, PDF pages), with text[start:end] in <mark id="rag-hit">; the URL fragment `#rag-hit`
 scrolls there without any script. The chat page opens it in a dialog (ui/viewer_assets.py).
 
-Where the text comes from (`DocumentTexts`): the stored source re-read with the loader ingest
-used (rag.loaders.load_file), accepted only when every indexed chunk of the document is exactly
-text[chunk.start:chunk.end] — so the viewer's text and the citations' offsets are the same text.
-When the file is gone or changed since it was indexed, the text is rebuilt from the indexed
-chunks themselves (same offsets by construction; stretches no chunk covers are left blank).
+Where the text comes from (`DocumentTexts`), first that fits: (1) the extracted text ingest
+stored with the chunks (rag/doc_texts.py: the very text that was chunked); (2) for data dirs
+indexed before that, the stored source re-read with the loader ingest used
+(rag.loaders.load_file); (3) when the file is gone or changed since, the text rebuilt from the
+indexed chunks (stretches no chunk covers are left blank). (1) and (2) are accepted only when
+every indexed chunk of the document is exactly text[chunk.start:chunk.end], (3) is so by
+construction — so the viewer's text and the citations' offsets are always the same text.
 
 Safety: only escaped text goes between our own tags (Markdown was already rendered to plain
 text at ingest: links and images are their text, raw HTML its visible text), so no document
@@ -103,12 +105,15 @@ class DocumentTexts:
     """Extracted texts by doc id, checked against the index; a few kept in memory.
 
     catalog: rag.catalog.Catalog (get → DocRow with path, title, hash);
-    lexical: rag.lexical.LexicalIndex (chunks_of → the document's indexed chunks)."""
+    lexical: rag.lexical.LexicalIndex (chunks_of → the document's indexed chunks);
+    stored: doc id → the text stored at ingest, or None (rag.doc_texts.DocTexts.get)."""
 
     def __init__(self, catalog, lexical, max_docs: int = CACHE_DOCS,
-                 loader: Callable[[Path], object] | None = None) -> None:
+                 loader: Callable[[Path], object] | None = None,
+                 stored: Callable[[str], str | None] | None = None) -> None:
         self.catalog, self.lexical, self.max_docs = catalog, lexical, max_docs
         self._loader = loader
+        self._stored = stored
         self._cache: OrderedDict[tuple, DocText] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -132,6 +137,9 @@ class DocumentTexts:
 
     def _load(self, doc_id: str, title: str, path: Path | None) -> DocText:
         chunks = self.lexical.chunks_of(doc_id)
+        stored = self._stored(doc_id) if self._stored is not None else None
+        if stored is not None and first_mismatch(stored, chunks) is None:
+            return DocText(doc_id, title, stored, complete=True)
         text = self._extract(path) if path is not None else None
         if text is not None and first_mismatch(text, chunks) is None:
             return DocText(doc_id, title, text, complete=True)

@@ -47,7 +47,9 @@ def api_key_ok(request, api_key) -> bool:
 def build_router(chat, api_key=None):
     """GET /view for a ChatApp's service: a logged-in page user (when the page has a login) or
     the API key (Authorization: Bearer) may read; documents are named as the page shows them."""
-    texts = DocumentTexts(chat.svc.catalog, chat.svc.lexical)
+    from rag.doc_texts import DocTexts
+
+    texts = DocumentTexts(chat.svc.catalog, chat.svc.lexical, stored=DocTexts(chat.svc.index_db).get)
     router = APIRouter()
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}

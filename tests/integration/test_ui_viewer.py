@@ -132,6 +132,8 @@ def open_viewer(page, source):
 
 
 def hit_in_view(frame) -> bool:
+    """The viewer scrolled the hit into view (waits: the fragment scroll follows the load)."""
+    sync_api.expect(frame.locator("mark#rag-hit")).to_be_in_viewport()
     return frame.locator("mark#rag-hit").evaluate(
         "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }")
 

@@ -134,6 +134,42 @@ def test_reextracted_text_is_used_only_when_every_indexed_chunk_matches(tmp_path
     assert texts.get("other.txt") is None
 
 
+def test_text_stored_at_ingest_comes_first_and_is_checked_too(tmp_path):
+    from rag.doc_texts import SCHEMA as DOC_TEXTS, DocTexts
+
+    src = tmp_path / "manual.pdf"  # never read: the stored text is used
+    chunks = _chunks("manual.pdf", MD, [(0, 60), (50, len(MD))])
+    catalog, lexical = _index(tmp_path, "manual.pdf", src, chunks)
+    db = catalog.db
+    db.conn.executescript(DOC_TEXTS)
+    with db.transaction() as conn:
+        DocTexts.put(conn, "manual.pdf", MD)
+    assert DocTexts(db).get("manual.pdf") == MD
+
+    def loader(path):
+        raise AssertionError("the file must not be re-read")
+
+    doc = viewer.DocumentTexts(catalog, lexical, loader=loader, stored=DocTexts(db).get).get("manual.pdf")
+    assert doc.complete and doc.text == MD
+    with db.transaction() as conn:  # a stored text that disagrees with the chunks is not used
+        DocTexts.put(conn, "manual.pdf", "x" * len(MD))
+    other = viewer.DocumentTexts(catalog, lexical, stored=DocTexts(db).get).get("manual.pdf")
+    assert not other.complete and other.text == MD  # rebuilt from the chunks (no file)
+    with db.transaction() as conn:
+        DocTexts.delete(conn, ["manual.pdf"])
+    assert DocTexts(db).get("manual.pdf") is None
+
+
+def test_stored_text_round_trips_any_unicode(tmp_path):
+    from rag.doc_texts import SCHEMA as DOC_TEXTS, DocTexts
+
+    db = IndexDB(tmp_path / "t.sqlite", schemas=[DOC_TEXTS])
+    text = "Zürich — 東京 \f page two \ud800 lone surrogate 🎉"
+    with db.transaction() as conn:
+        DocTexts.put(conn, "d", text)
+    assert DocTexts(db).get("d") == text
+
+
 def test_rebuilt_text_keeps_offsets_and_blanks_gaps():
     text = "0123456789abcdefghij"
     chunks = _chunks("d", text, [(2, 6), (10, 14)])
