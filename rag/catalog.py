@@ -105,10 +105,12 @@ class Catalog:
 
 
 def open_index_db(settings) -> IndexDB:
-    """The one SQLite file beside Chroma: lexical index + catalogue (+ stored sentences)."""
+    """The one SQLite file beside Chroma: lexical index + catalogue (+ stored sentences and
+    document texts)."""
+    from rag.doc_texts import SCHEMA as DOC_TEXTS
     from rag.sentence_store import SCHEMA as SENTENCES
 
-    return IndexDB(settings.index_path, schemas=[SCHEMA, SENTENCES])
+    return IndexDB(settings.index_path, schemas=[SCHEMA, SENTENCES, DOC_TEXTS])
 
 
 def migrate_legacy(settings, store, db: IndexDB) -> bool:

@@ -261,6 +261,7 @@ class Ingestor:
 
     def _delete_everywhere(self, doc_ids: list[str]) -> None:
         from rag.catalog import Catalog
+        from rag.doc_texts import DocTexts
         from rag.sentence_store import SqliteSentenceStore
 
         self.catalog.mark_pending(doc_ids)
@@ -269,6 +270,7 @@ class Ingestor:
             self.lexical.delete_docs(conn, doc_ids)
             SqliteSentenceStore.delete_docs(conn, doc_ids)
             Catalog.delete(conn, doc_ids)
+            DocTexts.delete(conn, doc_ids)
 
     # --- ingest -----------------------------------------------------------------------
     def ingest(
@@ -309,6 +311,7 @@ class Ingestor:
 
     def _write(self, batch: _Batch) -> None:
         from rag.catalog import Catalog, DocRow
+        from rag.doc_texts import DocTexts
         from rag.sentence_store import SqliteSentenceStore
 
         ids = [d.doc_id for d in batch.docs]
@@ -332,6 +335,7 @@ class Ingestor:
             for rec, doc in zip(batch.records, batch.docs):
                 Catalog.put(conn, DocRow(rec.doc_id, doc.hash, counts.get(rec.doc_id, 0), rec.source,
                                          rec.title, rec.path, now, flagged.get(rec.doc_id, 0)))
+                DocTexts.put(conn, rec.doc_id, rec.text)  # what the offsets index (the viewer's)
 
     def _sentences(self, chunks: list[Chunk]):
         """Sentence spans + entities (the analyzer's) and their vectors, or None when off."""

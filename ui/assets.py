@@ -49,4 +49,7 @@ JS = """
 }
 """
 
-CSS, JS = CSS + CONV_CSS + EVAL_CSS, f"() => {{ ({JS})(); ({COPY_JS})(); }}"
+from ui.viewer_assets import VIEWER_CSS, VIEWER_JS  # noqa: E402  (viewer dialog, phone, contrast)
+
+CSS = CSS + CONV_CSS + EVAL_CSS + VIEWER_CSS
+JS = f"() => {{ ({JS.strip()})(); ({COPY_JS.strip()})(); ({VIEWER_JS.strip()})(); }}"

@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 
 from rag.types import REFUSAL_TEXT, Answer, Citation, Hit
 from ui.copytext import copy_marker
+from ui.viewer import view_href
 
 CONTEXT_CHARS = 220
 SNIPPET_CHARS = 140
@@ -107,8 +108,20 @@ def answer_html(text: str, uid: str, provisional: bool = False) -> str:
     return f'<div class="{css}">{body}</div>'
 
 
+def _word_start(pre: str) -> str:
+    """pre without the word cut at its start (the context before a quote)."""
+    cut = re.search(r"\s", pre)
+    return pre[cut.end():].lstrip() if cut else ""
+
+
+def _word_end(post: str) -> str:
+    """post without the word cut at its end (the context after a quote)."""
+    cut = max(post.rfind(" "), post.rfind("\n"), post.rfind("\t"))
+    return post[:cut].rstrip() if cut > 0 else ""
+
+
 def passage_html(c: Citation, hits: list[Hit]) -> str:
-    """The chunk text around the quote, the cited span highlighted."""
+    """The chunk text around the quote (cut at word boundaries), the cited span highlighted."""
     chunk = next((h.chunk for h in hits if h.chunk.chunk_id == c.chunk_id), None)
     text = chunk.text if chunk else c.quote
     lo = c.start - chunk.start if chunk else 0
@@ -118,22 +131,54 @@ def passage_html(c: Citation, hits: list[Hit]) -> str:
         return f"<mark>{_esc(c.quote)}</mark>"
     hi = lo + len(c.quote)
     pre, post = text[max(0, lo - CONTEXT_CHARS):lo], text[hi:hi + CONTEXT_CHARS]
-    pre = ("…" if lo > CONTEXT_CHARS else "") + pre
-    post = post + ("…" if hi + CONTEXT_CHARS < len(text) else "")
+    if lo > CONTEXT_CHARS:
+        pre = "…" + _word_start(pre)
+    if hi + CONTEXT_CHARS < len(text):
+        post = _word_end(post) + "…"
     return _br(f"{_esc(pre)}<mark>{_esc(c.quote)}</mark>{_esc(post)}")
 
 
-def source_html(c: Citation, hits: list[Hit], uid: str) -> str:
-    title = _esc(c.title or _file_name(c.source))
-    if c.location:
-        title += f' <span class="rag-where">— {_esc(c.location)}</span>'
+def source_label(c: Citation, excerpt: int = 0) -> tuple[str, str]:
+    """(title, where): section and page, and "excerpt k" when the answer cites that place again."""
+    where = [c.location] if c.location else []
+    if excerpt:
+        where.append(f"excerpt {excerpt}")
+    return c.title or _file_name(c.source), ", ".join(where)
+
+
+def source_labels(citations: Sequence[Citation]) -> list[tuple[str, str]]:
+    """One label per citation, distinct when one document (and place) is cited twice."""
+    keys = [(c.title or _file_name(c.source), c.location, c.chunk_id.rpartition("#")[0])
+            for c in citations]
+    seen: dict[tuple, int] = {}
+    labels = []
+    for c, key in zip(citations, keys):
+        seen[key] = seen.get(key, 0) + 1
+        labels.append(source_label(c, seen[key] if keys.count(key) > 1 else 0))
+    return labels
+
+
+def view_link(c: Citation) -> str:
+    """A link that opens the whole document at the cited span (ui/viewer.py)."""
+    doc = c.chunk_id.rpartition("#")[0] or c.source
+    href = html.escape(view_href(doc, c.start, c.end, c.quote), quote=True)
+    return (f'<a class="rag-view" href="{href}" target="_blank" rel="noopener noreferrer">'
+            "Open in document</a>")
+
+
+def source_html(c: Citation, hits: list[Hit], uid: str,
+                label: tuple[str, str] | None = None) -> str:
+    title, where = label or source_label(c)
+    title = _esc(title)
+    if where:
+        title += f' <span class="rag-where">— {_esc(where)}</span>'
     return (
         f'<details class="rag-source" id="rag-src-{uid}-{c.n}">'
         f'<summary><b>[{c.n}]</b> {title} '
         f'<span class="rag-meta">{_esc(_file_name(c.source))} · score {c.score:.3f}</span></summary>'
         f'<blockquote class="rag-passage">{passage_html(c, hits)}</blockquote>'
-        f'<div class="rag-meta">{_esc(c.source)} · chunk {_esc(c.chunk_id.rpartition("#")[2])}'
-        f' · characters {c.start}–{c.end}</div>'
+        f'<div class="rag-meta">{view_link(c)} · {_esc(c.source)} · chunk '
+        f'{_esc(c.chunk_id.rpartition("#")[2])} · characters {c.start}–{c.end}</div>'
         "</details>"
     )
 
@@ -141,7 +186,8 @@ def source_html(c: Citation, hits: list[Hit], uid: str) -> str:
 def sources_html(answer: Answer, uid: str) -> str:
     if not answer.citations:
         return ""
-    items = "".join(source_html(c, answer.hits, uid) for c in answer.citations)
+    items = "".join(source_html(c, answer.hits, uid, label)
+                    for c, label in zip(answer.citations, source_labels(answer.citations)))
     return f'{SOURCES_DIV}<div class="rag-sources-title">Sources</div>{items}</div>'
 
 

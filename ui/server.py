@@ -89,7 +89,7 @@ def build_server_app(svc, config: ServeConfig):
     import gradio as gr
     from fastapi import FastAPI
 
-    from ui import api
+    from ui import api, viewer_route
     from ui.app import ChatApp, build_page, launch_kwargs
     from ui.gate import Limiter
 
@@ -104,6 +104,7 @@ def build_server_app(svc, config: ServeConfig):
     app.include_router(api.build_health_router(ctx))
     _offline_docs(app)
     app.add_middleware(ApiGuard, json_limit=JSON_BODY_LIMIT, upload_limit=config.upload_body_limit)
+    app.include_router(viewer_route.build_router(chat, config.api_key))  # GET /view, before the page
     kwargs = launch_kwargs(config.ui, config.host, config.port, config.auth)
     kwargs.pop("quiet", None)
     app = gr.mount_gradio_app(app, demo, "/", run_history=False, **kwargs)

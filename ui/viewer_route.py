@@ -1,0 +1,80 @@
+"""GET /view: the document viewer's route (ui/viewer.py renders), with the page's login rule.
+
+A page user must be logged in when the page has a login (Gradio's own session cookie), or the
+request must carry the API key (Authorization: Bearer). No `from __future__ import annotations`
+here: FastAPI reads the endpoint's annotations at runtime.
+"""
+
+import hmac
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ui.viewer import (CSP, ROUTE, DocumentTexts, ViewRequest, locate, message_html, page_html,
+                       parse_span)
+
+
+def resolve_doc(key: str, doc_ids: list[str], shown: Callable[[str], str]) -> str | None:
+    """The doc id behind what the page shows of it (or an exact doc id); None if unknown."""
+    if key in doc_ids:
+        return key
+    return next((d for d in doc_ids if shown(d) == key), None)
+
+
+def page_login_ok(request) -> bool:
+    """True when the Gradio page mounted on this app has no login, or the request carries
+    the cookie of a logged-in page user (Gradio's own token table)."""
+    for route in request.app.routes:
+        sub = getattr(route, "app", None)
+        if not (hasattr(sub, "tokens") and hasattr(sub, "cookie_id")):
+            continue
+        if sub.auth is None and getattr(sub, "auth_dependency", None) is None:
+            return True
+        token = (request.cookies.get(f"access-token-{sub.cookie_id}")
+                 or request.cookies.get(f"access-token-unsecure-{sub.cookie_id}"))
+        return bool(token) and token in sub.tokens
+    return False  # no page mounted: nobody is logged in
+
+
+def api_key_ok(request, api_key) -> bool:
+    given = request.headers.get("authorization", "")
+    if api_key is None or not given.lower().startswith("bearer "):
+        return False
+    return hmac.compare_digest(given[7:].strip().encode(), api_key.get_secret_value().encode())
+
+
+def build_router(chat, api_key=None):
+    """GET /view for a ChatApp's service: a logged-in page user (when the page has a login) or
+    the API key (Authorization: Bearer) may read; documents are named as the page shows them."""
+    from rag.doc_texts import DocTexts
+
+    texts = DocumentTexts(chat.svc.catalog, chat.svc.lexical, stored=DocTexts(chat.svc.index_db).get)
+    router = APIRouter()
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+               "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+    def reply(status: int, body: str) -> HTMLResponse:
+        return HTMLResponse(body, status_code=status, headers=headers)
+
+    @router.get(ROUTE, include_in_schema=False)
+    def view(request: Request, doc: str = "", start: str | None = None,
+             end: str | None = None, q: str | None = None) -> HTMLResponse:
+        if not (page_login_ok(request) or api_key_ok(request, api_key)):
+            return reply(401, message_html("Log in first", "Log in on the chat page, then open "
+                                           "the source again."))
+        with chat.gate.read():
+            doc_id = resolve_doc(doc, [r.doc_id for r in chat.svc.catalog.rows()], chat.shown)
+            found = texts.get(doc_id) if doc_id else None
+        if found is None:
+            return reply(404, message_html("Document not found", "This document is not indexed "
+                                           "(any more). It may have been deleted."))
+        span = parse_span(start, end, len(found.text))
+        if span is None:
+            return reply(400, message_html("Bad passage", "start and end must be character "
+                                           "offsets of the document, start ≤ end."))
+        a, b, note = locate(found.text, span[0], span[1], q)
+        source = chat.shown(chat.svc.catalog.get(doc_id).source or doc_id)
+        return reply(200, page_html(found, ViewRequest(a, b, source, note)))
+
+    return router
