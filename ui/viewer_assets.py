@@ -35,6 +35,10 @@ a.rag-view { color: #1d4ed8 !important; }
 a.rag-view { font-weight: 600; }
 :root:root { --button-cancel-background-fill: #b91c1c; --button-cancel-background-fill-hover: #991b1b;
   --button-cancel-text-color: #ffffff; }
+/* primary buttons (New chat, Add to index): white on orange-700, 5.2:1, light and dark */
+:root:root, :root .dark, .dark.dark { --button-primary-background-fill: #c2410c;
+  --button-primary-background-fill-hover: #9a3412; --button-primary-text-color: #ffffff;
+  --button-primary-border-color: #c2410c; }
 
 /* the viewer dialog */
 dialog#rag-viewer { width: min(60rem, 96vw); height: min(88vh, 60rem); padding: 0; border: 1px solid #9ca3af;
