@@ -74,19 +74,25 @@ class HybridRetriever:
         chunks = self.bm25.chunks_by_id([i for i, _ in nearest])
         return [(chunks[i], 1.0 - d) for i, d in nearest if i in chunks]
 
-    def _bm25_async(self, query: str, n: int) -> Future:
+    def start_bm25(self, query: str, top_k: int | None = None, mode: str | None = None) -> Future | None:
+        """Start the BM25 query in the worker thread (hybrid mode), to pass to retrieve():
+        the caller can embed the question meanwhile."""
+        if (mode or self.settings.retrieval) != "hybrid":
+            return None
+        n = max(top_k or self.settings.top_k, self.settings.fusion_depth)
         with self._pool_lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bm25")
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bm25")
             return self._pool.submit(self.bm25.search, query, n)
 
     def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None,
-                 query_vec: list[float] | None = None) -> list[Hit]:
+                 query_vec: list[float] | None = None, bm25: Future | None = None) -> list[Hit]:
+        """`bm25`: what start_bm25() returned for the same query, top_k and mode."""
         top_k = top_k or self.settings.top_k
         mode = mode or self.settings.retrieval
         s = self.settings
         n = max(top_k, s.fusion_depth)
-        pending = self._bm25_async(query, n) if mode == "hybrid" else None
+        pending = bm25 if bm25 is not None else self.start_bm25(query, top_k, mode)
         dense = self.dense(query, n, query_vec) if mode in ("hybrid", "dense") else []
         if pending is not None:
             sparse = pending.result()
