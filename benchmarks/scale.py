@@ -1,6 +1,7 @@
 """`rag bench`: ours vs a plain llama-index pipeline, at several corpus sizes.
 
-    rag bench [--quick] [--sizes 1k,10k,100k] [--chroma embedded|server] [--out FILE.json]
+    rag bench [--quick] [--sizes 1k,10k,100k] [--chroma embedded|server|both] [--corpus-dir DIR]
+              [--ingest-chunks N] [--out FILE.json]
 
 - ingest (real, on the 1k corpus): our ingest chunks/s (with sentences stored) and the plain
   llama-index pipeline's (VectorStoreIndex over ChromaVectorStore, same embedder, defaults,
@@ -12,7 +13,12 @@
   straight into Chroma, the lexical index, the catalogue and the sentence store (sentences
   split by a regex, vectors from the same pool), so the stores and the query path are
   measured, not the embedder;
-- `--chroma server` runs it all against a `chroma run` server on 127.0.0.1.
+- `rag serve` (no local LLM): seconds to ready, RSS when ready and after a question and a
+  document listing through the API;
+- `--chroma server` runs it all against a `chroma run` server on 127.0.0.1 over the same files
+  an embedded build wrote; `both` measures embedded, then server, side by side;
+- `--corpus-dir DIR` keeps each size's stores in DIR/<size> and reuses them (the 100k build
+  takes minutes); `--ingest-chunks 0` skips the ingest comparison.
 
 Prints a table with ours/baseline ratios and writes JSON. No pass/fail.
 """
