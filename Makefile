@@ -11,7 +11,16 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup chat test bench clean
+.PHONY: setup chat test test-server bench clean
+
+# the integration tests that exercise the vector store (ingest, recovery, retrieval, CLI, answers,
+# web API uploads), run a second time against a real `chroma run` server (tests/conftest.py starts
+# it when RAG_CHROMA_MODE=server); ~3 min here, so the whole `make test` stays well under 30 min.
+# Left out: test_faults.py (opens Chroma's embedded files, kill -9 of an embedded writer),
+# browser, LLM and eval-CLI tests (the store is incidental there), test_replicas.py (server already)
+SERVER_TESTS := tests/integration/test_ingest.py tests/integration/test_ingest_catalog.py \
+	tests/integration/test_retrieve.py tests/integration/test_cli.py tests/integration/test_golden_seed.py \
+	tests/integration/test_ui_api.py tests/integration/test_upload_cache.py tests/integration/test_chroma_server.py
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,6 +42,10 @@ test: setup
 	# the web chat's browser tests drive Debian's chromium (never a downloaded browser build)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(PY) -m pytest -q
+	$(MAKE) test-server
+
+test-server: setup
+	RAG_CHROMA_MODE=server $(PY) -m pytest -q $(SERVER_TESTS)
 
 bench: setup
 	$(PY) benchmarks/core.py

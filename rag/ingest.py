@@ -197,6 +197,8 @@ class _Batch:
     docs: list[Any]
     nodes: list[Any]
     seen: int  # records of the input this batch accounts for (changed or not)
+    chunks: list[Chunk] = field(default_factory=list)
+    sentences: list[Any] | None = None  # rag.sentences.Sentence, when stored at ingest
 
 
 def node_chunk(node) -> Chunk:
@@ -214,12 +216,14 @@ class Ingestor:
     Per batch: documents whose content hash differs from the catalogue's are marked pending
     (committed), their old chunks are deleted from Chroma, the new chunks are embedded and
     added to Chroma through llama-index's IngestionPipeline, then one SQLite transaction
+    (`_commit`)
     writes their lexical rows, stored sentences and catalogue rows and clears the pending
     flag. A run killed anywhere leaves pending rows; `recover()` (run first by every ingest)
     deletes those documents everywhere, so they are indexed again as new.
 
-    Parsing (loading, hashing, splitting) runs in a thread one batch ahead of embedding:
-    ONNX inference releases the GIL, so the two overlap.
+    Parsing (loading, hashing, splitting, spaCy's sentences and entities) runs in a thread
+    one batch ahead of embedding: ONNX inference releases the GIL, so the two overlap. Each
+    batch's chunks and distinct sentences are embedded in one call.
     """
 
     def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore, db: IndexDB,
@@ -240,15 +244,17 @@ class Ingestor:
     def _build_pipeline(self):
         from llama_index.core.ingestion import IngestionPipeline
 
-        from rag.llama_adapters import BatchedChromaVectorStore, EmbedderAdapter, InjectionMarker
+        from rag.llama_adapters import BatchedChromaVectorStore, InjectionMarker
 
         vector_store = BatchedChromaVectorStore(
             chroma_collection=self.store.collection, max_batch=self.store.max_batch_size()
         )
         # no docstore and no cache: content hashes live in the catalogue, and an in-memory
         # cache would hold every node of a 10k-file ingest
-        return IngestionPipeline(transformations=[InjectionMarker(), EmbedderAdapter.wrap(self.embedder)],
-                                 vector_store=vector_store, disable_cache=True)
+        # chunks are embedded by _embed (with their sentences, in one embedder call): the
+        # pipeline marks injections and writes to Chroma
+        return IngestionPipeline(transformations=[InjectionMarker()], vector_store=vector_store,
+                                 disable_cache=True)
 
     # --- recovery ---------------------------------------------------------------------
     def recover(self) -> list[str]:
@@ -307,43 +313,65 @@ class Ingestor:
                 todo_recs.append(rec)
                 todo_docs.append(doc)
             nodes = self._splitter(todo_docs) if todo_docs else []
-            yield _Batch(todo_recs, todo_docs, nodes, len(group))
+            chunks = [node_chunk(n) for n in nodes]
+            yield _Batch(todo_recs, todo_docs, nodes, len(group), chunks, self._analyze(chunks))
+
+    def _analyze(self, chunks: list[Chunk]):
+        """Sentence spans + entities (spaCy, in the parsing thread), or None when off."""
+        if self.analyzer is None or not self.settings.precompute_sentences or not chunks:
+            return None
+        return self.analyzer.analyze(chunks)
 
     def _write(self, batch: _Batch) -> None:
+        ids = [d.doc_id for d in batch.docs]
+        self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
+        self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
+        vectors = self._embed(batch)
+        self._pipeline.run(nodes=batch.nodes)  # injection marks, then Chroma
+        self._commit(batch, vectors)
+
+    def _embed(self, batch: _Batch) -> list[list[float]] | None:
+        """Chunks (their embed text: title + section + text) and the batch's distinct sentences
+        in ONE embedder call (length-sorted batches across both); chunk vectors go on the
+        nodes, sentence vectors (one per stored sentence, in order) are returned."""
+        from llama_index.core.schema import MetadataMode
+
+        texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in batch.nodes]
+        slot: dict[tuple[str, int, int], int] = {}
+        for sent in batch.sentences or ():
+            if sent.key not in slot:  # a sentence in two overlapping chunks is embedded once
+                slot[sent.key] = len(texts)
+                texts.append(sent.text)
+        vecs = self.embedder.embed(texts)
+        for node, vec in zip(batch.nodes, vecs):
+            node.embedding = vec
+        if batch.sentences is None:
+            return None
+        return [vecs[slot[s.key]] for s in batch.sentences]
+
+    def _commit(self, batch: _Batch, vectors: list[list[float]] | None) -> None:
+        """One transaction: lexical rows, stored sentences, catalogue rows (pending cleared)."""
         from rag.catalog import Catalog, DocRow
         from rag.doc_texts import DocTexts
         from rag.sentence_store import SqliteSentenceStore
 
         ids = [d.doc_id for d in batch.docs]
-        self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
-        self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
-        self._pipeline.run(nodes=batch.nodes)
-        chunks = [node_chunk(n) for n in batch.nodes]
-        sentences, vectors = self._sentences(chunks)
         counts: dict[str, int] = {}
         flagged: dict[str, int] = {}
-        for c, node in zip(chunks, batch.nodes):
+        for c, node in zip(batch.chunks, batch.nodes):
             counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
             flagged[c.doc_id] = flagged.get(c.doc_id, 0) + int(node.metadata.get("injection") or 0)
         now = time.time()
         with self.db.transaction() as conn:
             self.lexical.delete_docs(conn, ids)
             SqliteSentenceStore.delete_docs(conn, ids)
-            self.lexical.add(conn, chunks)
-            if sentences is not None:
-                SqliteSentenceStore.add(conn, sentences, vectors, chunks)
+            self.lexical.add(conn, batch.chunks)
+            if batch.sentences is not None:
+                SqliteSentenceStore.add(conn, batch.sentences, vectors or [], batch.chunks)
             for rec, doc in zip(batch.records, batch.docs):
                 Catalog.put(conn, DocRow(rec.doc_id, doc.hash, counts.get(rec.doc_id, 0), rec.source,
                                          rec.title, rec.path, now, flagged.get(rec.doc_id, 0)))
                 DocTexts.put(conn, rec.doc_id, rec.text)  # what the offsets index (the viewer's)
-
-    def _sentences(self, chunks: list[Chunk]):
-        """Sentence spans + entities (the analyzer's) and their vectors, or None when off."""
-        if self.analyzer is None or not self.settings.precompute_sentences:
-            return None, None
-        sentences = self.analyzer.analyze(chunks)
-        vectors = self.embedder.embed([s.text for s in sentences]) if sentences else []
-        return sentences, vectors
 
     # --- delete / prune ---------------------------------------------------------------
     def delete(self, doc_ids: list[str]) -> None:

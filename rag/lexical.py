@@ -44,6 +44,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, row)
 """
 
 
+# read connections (BM25 queries): FTS5's bm25() looks up every matching row's size, so the
+# default 2 MiB page cache thrashes at 100k chunks; 16 MiB + memory-mapped pages
+# measured 20-30 % faster at 100k (BENCHMARKS.md "Retrieval at 100k")
+READ_CACHE_KIB = 16 * 1024
+READ_MMAP_BYTES = 256 * 1024 * 1024
+
+
 class IndexDB:
     """One SQLite file (WAL) shared by the lexical index and the catalogue; thread-safe.
 
@@ -54,6 +61,7 @@ class IndexDB:
     def __init__(self, path: Path, schemas: Iterable[str] = ()) -> None:
         self.path = path
         self.lock = threading.RLock()
+        self._local = threading.local()  # per-thread read connections (WAL: readers run in parallel)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.conn = self._open(schemas)
@@ -65,6 +73,7 @@ class IndexDB:
                 if src.exists():
                     src.replace(Path(f"{aside}{suffix}"))
             self.conn = self._open(schemas)
+        self._readers: list[sqlite3.Connection] = []
 
     def _open(self, schemas: Iterable[str]) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
@@ -94,6 +103,19 @@ class IndexDB:
         with self.lock:
             return self.conn.execute(sql, args).fetchall()
 
+    def read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """A read on this thread's own connection: runs in parallel with other threads'
+        reads and the writer (WAL), and sqlite3 releases the GIL while it runs."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
+            conn.execute(f"PRAGMA mmap_size = {READ_MMAP_BYTES}")
+            self._local.conn = conn
+            with self.lock:
+                self._readers.append(conn)
+        return conn.execute(sql, args).fetchall()
+
     def version(self) -> int:
         """Bumped by every write, from any process sharing the file."""
         return int(self.query("SELECT value FROM meta WHERE key = 'version'")[0][0])
@@ -105,6 +127,9 @@ class IndexDB:
 
     def close(self) -> None:
         with self.lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
             self.conn.close()
 
 
@@ -162,7 +187,7 @@ class LexicalIndex:
         if not terms or n <= 0:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
-        rows = self.db.query(
+        rows = self.db.read(
             "SELECT c.chunk_id, c.doc_id, c.source, c.title, c.text, c.start_char, c.end_char,"
             " c.section, c.page, c.blocks, -f.rank"
             " FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) f"
@@ -170,6 +195,17 @@ class LexicalIndex:
             (match, n),
         )
         return [(Chunk(*row[:10]), float(row[10])) for row in rows if row[10] > 0]
+
+    def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """The committed chunks among chunk_ids (the dense side's hits, without asking Chroma
+        for their text and metadata); ids of uncommitted writes are absent."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.db.read(
+            "SELECT chunk_id, doc_id, source, title, text, start_char, end_char, section, page, blocks"
+            f" FROM chunks WHERE chunk_id IN ({marks})", tuple(chunk_ids))
+        return {row[0]: Chunk(*row) for row in rows}
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         rows = self.db.query(

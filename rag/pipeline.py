@@ -109,9 +109,10 @@ class AnswerPipeline:
         t0 = time.perf_counter()
         standalone = self._condense(q, history, mode)
         t1 = time.perf_counter()
+        bm25 = self.retriever.start_bm25(standalone, top_k=top_k)  # runs while the question embeds
         qvec = self.embedder.embed([standalone])[0]
         t2 = time.perf_counter()
-        hits = self.retriever.retrieve(standalone, top_k=top_k, query_vec=qvec)
+        hits = self.retriever.retrieve(standalone, top_k=top_k, query_vec=qvec, bm25=bm25)
         t3 = time.perf_counter()
         timings.update(condense=_ms(t0, t1), embed=_ms(t1, t2), retrieve=_ms(t2, t3))
         yield Event("retrieval", question=standalone, hits=hits)

@@ -13,6 +13,8 @@ lines here.
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from rag.types import Chunk, Hit
@@ -46,7 +48,12 @@ class HybridRetriever:
 
     The lexical side is the persistent SQLite FTS5 index (rag/lexical.py): nothing is built
     at start-up or after an ingest, and every question sees the latest committed writes of
-    any process sharing the data dir.
+    any process sharing the data dir. In hybrid mode the BM25 query runs in a worker thread
+    while this one embeds the question and asks Chroma (sqlite3, onnxruntime and Chroma's
+    bindings release the GIL), so a question costs the slower of the two, not their sum.
+    Dense hits come from Chroma as ids and distances only; their text and metadata are read
+    from the lexical index's chunk table (committed chunks only: a killed ingest's orphans in
+    Chroma are never returned).
     """
 
     def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore,
@@ -55,26 +62,42 @@ class HybridRetriever:
         self.embedder = embedder
         self.store = store
         self.bm25 = lexical
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def refresh(self) -> None:
         """Nothing to rebuild: the lexical index is updated in place by ingest."""
 
     def dense(self, query: str, n: int, query_vec: list[float] | None = None) -> list[tuple[Chunk, float]]:
         vec = query_vec if query_vec is not None else self.embedder.embed([query])[0]
-        res = self.store.query(vec, n)
-        return [
-            (chunk_from(i, t, m), 1.0 - float(d))
-            for i, t, m, d in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
-        ]
+        nearest = self.store.nearest(vec, n)
+        chunks = self.bm25.chunks_by_id([i for i, _ in nearest])
+        return [(chunks[i], 1.0 - d) for i, d in nearest if i in chunks]
+
+    def start_bm25(self, query: str, top_k: int | None = None, mode: str | None = None) -> Future | None:
+        """Start the BM25 query in the worker thread (hybrid mode), to pass to retrieve():
+        the caller can embed the question meanwhile."""
+        if (mode or self.settings.retrieval) != "hybrid":
+            return None
+        n = max(top_k or self.settings.top_k, self.settings.fusion_depth)
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bm25")
+            return self._pool.submit(self.bm25.search, query, n)
 
     def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None,
-                 query_vec: list[float] | None = None) -> list[Hit]:
+                 query_vec: list[float] | None = None, bm25: Future | None = None) -> list[Hit]:
+        """`bm25`: what start_bm25() returned for the same query, top_k and mode."""
         top_k = top_k or self.settings.top_k
         mode = mode or self.settings.retrieval
         s = self.settings
         n = max(top_k, s.fusion_depth)
+        pending = bm25 if bm25 is not None else self.start_bm25(query, top_k, mode)
         dense = self.dense(query, n, query_vec) if mode in ("hybrid", "dense") else []
-        sparse = self.bm25.search(query, n) if mode in ("hybrid", "bm25") else []
+        if pending is not None:
+            sparse = pending.result()
+        else:
+            sparse = self.bm25.search(query, n) if mode == "bm25" else []
         if s.fusion == "rrf":
             return rrf_fuse(dense, sparse, s.rrf_k)[:top_k]
         return convex_fuse(dense, sparse, s.fusion_alpha)[:top_k]

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     chroma_mode: Literal["embedded", "server"] = "embedded"
     chroma_host: str = "127.0.0.1"
     chroma_port: int = 8000
+    # server mode: "shared" = the collection is named `collection` (replicas over one data dir);
+    # "data_dir" = its name also carries a hash of the data dir's path, so independent data
+    # dirs (CI's server-mode test pass) can share one server without seeing each other's chunks
+    chroma_collection_scope: Literal["shared", "data_dir"] = "shared"
 
     # embeddings
     embedder: Literal["onnx", "torch", "openai"] = "onnx"
@@ -79,6 +83,16 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def chroma_collection(self) -> str:
+        """The Chroma collection's name (see chroma_collection_scope)."""
+        if self.chroma_mode != "server" or self.chroma_collection_scope == "shared":
+            return self.collection
+        import hashlib
+
+        digest = hashlib.sha1(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
+        return f"{self.collection}-{digest}"
 
     @property
     def index_path(self) -> Path:

@@ -67,6 +67,15 @@ class ChromaStore:
             query_embeddings=[embedding], n_results=n, include=["distances", "documents", "metadatas"]
         )
 
+    def nearest(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine distance) of the n nearest chunks, nearest first; no text or
+        metadata (the retriever reads those from the lexical index) and no count() call
+        (32 ms at 100k chunks under load; Chroma returns fewer when it holds fewer)."""
+        if n <= 0:
+            return []
+        res = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        return list(zip(res["ids"][0], map(float, res["distances"][0])))
+
     def iter_all(self, page: int = 5000) -> Iterator[tuple[str, str, dict]]:
         """(id, text, metadata) for every chunk, paged."""
         offset = 0
@@ -104,10 +113,10 @@ def open_store(settings: Settings, embedder: Embedder, create: bool = True) -> C
     wanted = {"embedder": embedder.name, "dimension": embedder.dimension, "hnsw:space": "cosine"}
     if create:
         collection = client.get_or_create_collection(
-            settings.collection, metadata=wanted, embedding_function=None
+            settings.chroma_collection, metadata=wanted, embedding_function=None
         )
     else:
-        collection = client.get_collection(settings.collection, embedding_function=None)
+        collection = client.get_collection(settings.chroma_collection, embedding_function=None)
     meta = collection.metadata or {}
     found = (meta.get("embedder"), int(meta.get("dimension", 0)))
     if found != (embedder.name, embedder.dimension):

@@ -24,7 +24,8 @@ def test_rag_bench_quick_writes_figures(tmp_path):
     assert list(result["sizes"]) == ["150"]
     row = result["sizes"]["150"]
     assert row["chunks"] >= 100 and row["cold_ask_rc"] == 0
-    for key in ("retrieve_ms_p50", "answer_ms_p95", "status_s", "add_one_doc_s", "cold_ask_s"):
+    for key in ("retrieve_ms_p50", "search_ms_p95", "answer_ms_p95", "status_s", "add_one_doc_s", "cold_ask_s",
+                "serve_ready_s", "serve_rss_ready_mb", "serve_rss_after_mb"):
         assert math.isfinite(row[key]) and row[key] > 0, key
     ingest = result["ingest"]
     assert ingest["ours_chunks_per_s"] > 0 and ingest["baseline_chunks_per_s"] > 0

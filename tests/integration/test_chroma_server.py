@@ -1,5 +1,6 @@
 """The same pipeline against a real Chroma server (`chroma run`), chroma_mode=server."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -59,3 +60,17 @@ def test_dead_server_is_a_clear_config_error(tmp_path, onnx_embedder):
     settings = Settings(data_dir=tmp_path / "data", chroma_mode="server", chroma_port=_free_port())
     with pytest.raises(ConfigError, match="cannot reach the Chroma server"):
         RagService(settings, embedder=onnx_embedder).status()
+
+
+@pytest.mark.skipif(os.environ.get("RAG_CHROMA_MODE") != "server", reason="the server-mode pass only")
+def test_server_mode_pass_really_uses_the_server(make_settings, onnx_embedder):
+    """RAG_CHROMA_MODE=server (tests/conftest.py): Settings built by tests talk to the session's
+    `chroma run`, each data dir in its own collection, and nothing is written locally by Chroma."""
+    settings = make_settings()
+    assert settings.chroma_mode == "server" and settings.chroma_port == int(os.environ["RAG_CHROMA_PORT"])
+    svc = RagService(settings, embedder=onnx_embedder)
+    svc.ingest_paths([SEEDS])
+    assert not settings.chroma_path.exists()
+    assert svc.store.collection.name == settings.chroma_collection != settings.collection
+    other = RagService(make_settings(data_dir=settings.data_dir.parent / "other"), embedder=onnx_embedder)
+    assert other.store.count() == 0 and svc.store.count() > 0  # data dirs do not share chunks

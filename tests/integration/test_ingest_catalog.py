@@ -53,15 +53,15 @@ def test_lexical_and_catalogue_follow_chroma(make_settings, docs):
 def test_killed_ingest_is_recovered_everywhere(make_settings, docs, monkeypatch):
     svc = _service(make_settings)
     calls = {"n": 0}
-    original = svc.ingestor._sentences
+    original = svc.ingestor._commit
 
-    def killed_after_chroma_write(chunks):
+    def killed_after_chroma_write(batch, vectors):
         calls["n"] += 1
         if calls["n"] == 2:  # second document: its chunks are in Chroma, nothing in SQLite yet
             raise KeyboardInterrupt
-        return original(chunks)
+        return original(batch, vectors)
 
-    monkeypatch.setattr(svc.ingestor, "_sentences", killed_after_chroma_write)
+    monkeypatch.setattr(svc.ingestor, "_commit", killed_after_chroma_write)
     with pytest.raises(KeyboardInterrupt):
         svc.ingest_paths([docs])
     assert len(svc.catalog.pending()) == 1
@@ -150,3 +150,37 @@ def test_legacy_docstore_is_migrated_once(make_settings, docs):
     third = _service(make_settings, mode="extractive")
     third.store.iter_all = lambda *a, **k: (_ for _ in ()).throw(AssertionError("scanned"))
     assert len(third.list_documents()) == 3
+
+
+def test_one_embedder_call_per_batch_and_overlapping_sentences_embedded_once(make_settings, tmp_path):
+    """Chunks and their distinct sentences go to the embedder together; a sentence that two
+    overlapping chunks share is embedded once, and every stored sentence keeps its own vector."""
+    import numpy as np
+
+    d = tmp_path / "long"
+    d.mkdir()
+    words = " ".join(f"w{i}" for i in range(12))
+    (d / "long.txt").write_text("Long file\n" + " ".join(f"Sentence {i} says {words}." for i in range(12)) + "\n")
+    embedder = RecordingEmbedder()
+    svc = RagService(make_settings(chunk_size=40, chunk_overlap=20, ingest_batch_docs=8), embedder=embedder)
+    report = svc.ingest_paths([d])
+    assert report.chunks_written >= 3 and embedder.calls == 1
+    rows = svc.index_db.query("SELECT chunk_id, start_char, end_char, text, vec FROM sentences")
+    spans = {(s, e) for _, s, e, _, _ in rows}
+    assert len(rows) > len(spans)  # overlapping chunks share sentences ...
+    assert len(embedder.texts) == report.chunks_written + len(spans)  # ... embedded once each
+    for _, _, _, text, vec in rows:
+        assert np.allclose(np.frombuffer(vec, dtype=np.float32), embedder.embed_one(text), atol=1e-6)
+
+
+class RecordingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+    def embed_one(self, text):
+        return FakeEmbedder.embed(self, [text])[0]

@@ -59,3 +59,32 @@ def test_hits_keep_scores_and_ranks(council):
 def test_top_k_is_respected(council):
     assert len(council.retriever.retrieve("council", top_k=7)) == 7
     assert len(council.retriever.retrieve("council", top_k=2)) == 2
+
+
+def test_bm25_started_before_embedding_gives_the_same_hits(council, onnx_embedder):
+    """The pipeline starts BM25 in the worker thread, then embeds: same hits as in one call."""
+    q = "What did councillor Nakagawara propose?"
+    vec = onnx_embedder.embed([q])[0]
+    started = council.retriever.start_bm25(q, top_k=5)
+    assert started is not None
+    early = council.retriever.retrieve(q, top_k=5, query_vec=vec, bm25=started)
+    plain = council.retriever.retrieve(q, top_k=5, query_vec=vec)
+    assert [(h.chunk, h.score, h.bm25_rank) for h in early] == [(h.chunk, h.score, h.bm25_rank) for h in plain]
+    assert early[0].chunk.doc_id == "p2" and early[0].bm25_rank == 1
+    assert council.retriever.start_bm25(q, mode="dense") is None
+
+
+def test_dense_hits_are_committed_chunks_only(council, onnx_embedder):
+    """A chunk in Chroma without its lexical row (a killed ingest's orphan) is never returned;
+    the others come back with the text and metadata ingest stored."""
+    text = "Councillor Nakagawara wants free bus passes for the town."
+    vec = onnx_embedder.embed([text])[0]
+    council.store.collection.add(ids=["orphan#0"], embeddings=[vec], documents=[text],
+                                 metadatas=[{"ref_doc_id": "orphan", "source": "orphan.txt"}])
+    try:
+        dense = council.retriever.dense(text, 5, vec)
+        assert "orphan#0" in [i for i, _ in council.store.nearest(vec, 5)]
+        assert [c.doc_id for c, _ in dense][0] == "p2" and "orphan" not in [c.doc_id for c, _ in dense]
+        assert dense[0][0].text == text and dense[0][0].source == "p2.txt" and dense[0][0].title == "Minutes"
+    finally:
+        council.store.collection.delete(ids=["orphan#0"])

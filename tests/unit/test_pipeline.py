@@ -18,7 +18,10 @@ HIT = Hit(CHUNK, 1.0)
 
 
 class FakeRetriever:
-    def retrieve(self, question, top_k=None, query_vec=None):
+    def start_bm25(self, question, top_k=None, mode=None):
+        return None
+
+    def retrieve(self, question, top_k=None, query_vec=None, bm25=None):
         return [HIT]
 
 
