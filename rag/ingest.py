@@ -314,7 +314,8 @@ class Ingestor:
         ids = [d.doc_id for d in batch.docs]
         self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
         self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
-        self._pipeline.run(nodes=batch.nodes)
+        with self.store.guard():  # a Chroma server lost mid-write: StoreUnavailableError
+            self._pipeline.run(nodes=batch.nodes)
         chunks = [node_chunk(n) for n in batch.nodes]
         sentences, vectors = self._sentences(chunks)
         counts: dict[str, int] = {}
