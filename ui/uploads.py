@@ -124,6 +124,24 @@ def store(name: str, src: Path, target_dir: Path) -> Path:
     return dest
 
 
+def remove_orphans(target_dir: Path, indexed: set[str]) -> list[Path]:
+    """Delete stored uploads no indexed document comes from (a write killed between storing
+    the file and committing it) and unfinished copies (`.<name>.part`); what was removed.
+
+    indexed: the resolved paths of indexed documents (the catalogue's `path`)."""
+    if not target_dir.is_dir():
+        return []
+    removed = []
+    for path in sorted(target_dir.iterdir()):
+        if path.is_file() and str(path.resolve()) not in indexed:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        log.warning("removed %d upload(s) left unindexed by an interrupted upload: %s",
+                    len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
 # --- Gradio's cache: the copies it serves at /gradio_api/file=... --------------------------
 def gradio_cache_dir(data_dir: Path) -> Path:
     """`rag serve`'s own Gradio cache (GRADIO_TEMP_DIR), emptied at start-up."""
