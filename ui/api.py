@@ -316,7 +316,8 @@ class ApiContext:
 def _auth_dependency(ctx: ApiContext) -> Callable:
     bearer = HTTPBearer(auto_error=False, description="RAG_API_KEY, when the server has one")
 
-    def require_key(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    # async: no threadpool hop per request (a 429 must not wait behind the answers in flight)
+    async def require_key(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if ctx.api_key is None:
             return
         given = creds.credentials if creds else ""
