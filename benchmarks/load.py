@@ -45,6 +45,7 @@ KNOWN_MISSES = {"nm-interviewer"}
 BUSY_BACKOFF_S = (0.2, 0.6)
 REQUEST_TIMEOUT_S = 180.0
 QUEUE_FULL = "Queue is full"
+KEEPALIVE_S = 2.0  # below uvicorn's timeout_keep_alive (5 s)
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ async def api_client(http, url: str, items: list[Golden], stop_at: float, ch: Ch
         try:
             r = await http.post(f"{url}v1/chat/completions", json=body, timeout=REQUEST_TIMEOUT_S)
         except Exception as exc:  # a timeout or a dropped connection is a failure
-            ch.errors.append(f"api: {type(exc).__name__}: {exc}")
+            ch.errors.append(f"api: {exc!r}")
             continue
         ms = (time.monotonic() - t0) * 1000
         ch.statuses[r.status_code] += 1
@@ -220,7 +221,7 @@ async def page_client(http, url: str, items: list[Golden], stop_at: float, ch: C
         try:
             event, payload, ms, status = await gradio_call(http, url, "ask", [item.question, 0, "extractive"])
         except Exception as exc:
-            ch.errors.append(f"page: {type(exc).__name__}: {exc}")
+            ch.errors.append(f"page: {exc!r}")
             continue
         ch.statuses[status if event != "busy" else "busy"] += 1
         if event == "busy":
@@ -290,7 +291,7 @@ async def uploader(http, url: str, docs: list[tuple[str, bytes]], stop_at: float
         try:
             event, report, ms, status = await via(http, url, name, revised(data, n))
         except Exception as exc:
-            ch.errors.append(f"upload: {type(exc).__name__}: {exc}")
+            ch.errors.append(f"upload: {exc!r}")
             n += 1
             continue
         ch.statuses[status if event != "busy" else "busy"] += 1
@@ -348,7 +349,10 @@ async def run_load(url: str, clients: int = 50, duration_s: float = 60.0, page_s
     n_page = round(clients * page_share)
     rng = random.Random(seed)
     uploaded: list[str] = []
-    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8)
+    # idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them: else a
+    # request sent on a connection the server is closing fails with ReadError (a client race)
+    limits = httpx.Limits(max_connections=clients + 8, max_keepalive_connections=clients + 8,
+                          keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
         ref = await prepare(http, url, docs, items)
         before = os.getloadavg()
