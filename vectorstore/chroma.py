@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import ConfigError, EmbedderMismatchError, StoreUnavailableError
+from rag.errors import EmbedderMismatchError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
