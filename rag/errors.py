@@ -23,5 +23,9 @@ class EmbedderMismatchError(ConfigError):
     """The collection was built with a different embedder or dimension."""
 
 
+class StoreUnavailableError(ConfigError):
+    """The vector store (a Chroma server) cannot be reached now; it may come back."""
+
+
 class LLMError(RagError):
     """The configured LLM endpoint failed (unreachable, timeout, 5xx, bad stream)."""

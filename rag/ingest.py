@@ -327,7 +327,8 @@ class Ingestor:
         self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
         self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
         vectors = self._embed(batch)
-        self._pipeline.run(nodes=batch.nodes)  # injection marks, then Chroma
+        with self.store.guard():  # a Chroma server lost mid-write: StoreUnavailableError
+            self._pipeline.run(nodes=batch.nodes)  # injection marks, then Chroma
         self._commit(batch, vectors)
 
     def _embed(self, batch: _Batch) -> list[list[float]] | None:

@@ -115,6 +115,16 @@ class RagService:
         with ingest_lock(self.settings.data_dir, self.settings.ingest_lock_wait):
             yield
 
+    def recover(self) -> list[str]:
+        """Delete every trace of documents a killed write left half-done (pending catalogue
+        rows: chunks in Chroma, not committed to the catalogue); their ids. Every ingest
+        does this first; `rag serve` does it at start-up, so a killed upload is not
+        retrievable in between."""
+        if not self.catalog.pending():
+            return []
+        with self.writing():
+            return self.ingestor.recover()
+
     # --- ingest ---------------------------------------------------------------
     def ingest_records(self, records: Sequence[SourceRecord],
                        progress: Callable[[int], None] | None = None) -> IngestReport:

@@ -34,7 +34,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.errors import ConfigError, InputError, RagError
+from rag.errors import ConfigError, InputError, RagError, StoreUnavailableError
 from rag.types import Answer, Event, Hit
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,9 @@ def busy() -> ApiError:
 def from_rag_error(exc: RagError) -> ApiError:
     if isinstance(exc, InputError):
         return ApiError(400, str(exc), code="invalid_input")
+    if isinstance(exc, StoreUnavailableError):  # the Chroma server is down: retry later
+        return ApiError(503, str(exc), "server_error", "store_unavailable",
+                        headers={"Retry-After": str(RETRY_AFTER_S)})
     if isinstance(exc, ConfigError):
         return ApiError(400, str(exc), code="unavailable")
     return ApiError(500, f"internal error ({type(exc).__name__})", "server_error")
@@ -291,7 +294,7 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 404, 413, 429)}
+ERRORS = {s: {"model": ErrorResponse} for s in (400, 401, 404, 413, 429, 503)}
 
 
 # --- context: what the routes share with the page --------------------------------------
@@ -313,7 +316,8 @@ class ApiContext:
 def _auth_dependency(ctx: ApiContext) -> Callable:
     bearer = HTTPBearer(auto_error=False, description="RAG_API_KEY, when the server has one")
 
-    def require_key(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    # async: no threadpool hop per request (a 429 must not wait behind the answers in flight)
+    async def require_key(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if ctx.api_key is None:
             return
         given = creds.credentials if creds else ""
@@ -693,8 +697,12 @@ def build_router(ctx: ApiContext) -> APIRouter:
 def build_health_router(ctx: ApiContext) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/health", response_model=Health, tags=["health"])
+    @router.get("/health", response_model=Health, tags=["health"],
+                responses={503: {"model": ErrorResponse}})
     async def health_route():
-        return await run_in_threadpool(health, ctx)
+        try:
+            return await run_in_threadpool(health, ctx)
+        except RagError as exc:  # e.g. the Chroma server is down: 503, not a trace
+            raise from_rag_error(exc) from exc
 
     return router

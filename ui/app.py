@@ -135,7 +135,8 @@ class ChatApp:
                 answer = self.svc.ask(question, top_k=int(top_k) or None, mode=mode or None)
             return render.page_answer(answer, self.shown).to_dict()
         except RagError as exc:
-            raise gr.Error(self._scrub(str(exc))) from exc
+            # the user's message; no trace in the server log (it is not a server fault)
+            raise gr.Error(self._scrub(str(exc)), print_exception=False) from exc
 
     # --- documents ------------------------------------------------------------------
     def doc_rows(self) -> list[list]:

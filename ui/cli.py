@@ -122,9 +122,28 @@ def cmd_serve(args, settings) -> int:
         return _serve(RagService(settings, local_llm=local_llm), config)
 
 
+def recover_uploads(svc) -> None:
+    """Before serving: undo what a killed upload left half-done (its chunks in Chroma, its
+    stored file), so the catalogue, Chroma, the lexical index and uploads/ agree."""
+    from pathlib import Path
+
+    from ui.uploads import remove_orphans, uploads_dir
+
+    # a new document's pending row has no path yet: its doc id is the path (relative to the cwd)
+    paths = {d: (r.path if (r := svc.catalog.get(d)) and r.path else d) for d in svc.catalog.pending()}
+    recovered = svc.recover()
+    if recovered:
+        log.warning("removed %d document(s) an interrupted write left half-indexed", len(recovered))
+    gone = {str(Path(p).resolve()) for d, p in paths.items() if d in recovered}
+    with svc.writing():
+        remove_orphans(uploads_dir(svc.settings.data_dir), {r["path"] for r in svc.list_documents()},
+                       gone, min_age_s=svc.settings.ingest_lock_wait)
+
+
 def _serve(svc, config) -> int:
     from ui.server import build_server_app, run
 
+    recover_uploads(svc)
     warm_up(svc)
     app = build_server_app(svc, config)
     return run(app, config, on_ready=lambda: print(ready_line(config), flush=True))

@@ -124,6 +124,35 @@ def store(name: str, src: Path, target_dir: Path) -> Path:
     return dest
 
 
+def remove_orphans(target_dir: Path, indexed: set[str], recovered: set[str],
+                   min_age_s: float) -> list[Path]:
+    """Delete stored uploads no indexed document comes from: at once those of documents a
+    killed write left half-indexed (`recovered`), else (a write killed between storing the
+    file and indexing it, or an unfinished `.<name>.part` copy) once older than min_age_s,
+    so that a file another process stored and is about to index is left alone.
+
+    indexed, recovered: resolved paths. Returns what was removed."""
+    import time
+
+    if not target_dir.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for path in sorted(target_dir.iterdir()):
+        if not path.is_file():
+            continue
+        real = str(path.resolve())
+        if real in indexed:
+            continue
+        if real in recovered or now - path.stat().st_mtime > min_age_s:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        log.warning("removed %d upload(s) left unindexed by an interrupted upload: %s",
+                    len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
 # --- Gradio's cache: the copies it serves at /gradio_api/file=... --------------------------
 def gradio_cache_dir(data_dir: Path) -> Path:
     """`rag serve`'s own Gradio cache (GRADIO_TEMP_DIR), emptied at start-up."""

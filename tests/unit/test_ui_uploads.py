@@ -89,3 +89,20 @@ def test_store_stays_inside_target(tmp_path):
     with pytest.raises(ValueError):
         store("../escape.txt", src, target)
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_orphaned_uploads_go_once_recovered_or_old(tmp_path):
+    import os
+    import time
+
+    from ui.uploads import remove_orphans
+
+    up = tmp_path / "uploads"
+    up.mkdir()
+    kept, killed, fresh, old = (up / n for n in ("kept.txt", "killed.txt", "fresh.txt", ".old.txt.part"))
+    for f in (kept, killed, fresh, old):
+        f.write_text("x")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    removed = remove_orphans(up, {str(kept.resolve())}, {str(killed.resolve())}, min_age_s=600)
+    assert sorted(p.name for p in removed) == [".old.txt.part", "killed.txt"]
+    assert kept.exists() and fresh.exists()  # another process may be about to index fresh.txt
