@@ -58,6 +58,7 @@ class Scored:
     type_required: bool = True  # False: typed_ok is a preference, not a gate
     anchored: bool = True  # the question's numbers and names occur in the sentence's chunk
     is_question: bool = False  # a question in the text ("Why does ps get signal 17?") is no answer
+    novel: bool = True  # says something beyond the question's and its document's own words
     before: tuple = ()  # sentences cited before it: what "this group" / "It" refers to
     after: tuple = ()  # sentences cited after it: the list it introduces, an anaphoric follow-up
 
@@ -150,6 +151,7 @@ class ExtractiveAnswerer:
         if not sentences:
             return []
         weights = self._weights(question)
+        q_terms = set(content_terms(question))
         slot = asked_slot(question)
         q_anchors = anchors(question)
         qvec = np.asarray(query_vec, dtype=np.float32)
@@ -158,6 +160,7 @@ class ExtractiveAnswerer:
         context: dict[tuple, tuple[list[Sentence], list[Sentence], tuple | None]] = {}
         for chunk, sents in _by_chunk(sentences):
             anchored = anchors_present(q_anchors, chunk.index_text)
+            topic = _heading_terms((chunk.title,))
             link = discourse.links(chunk, sents)
             prev_terms: set[str] = set()
             for i, sent in enumerate(sents):
@@ -180,9 +183,14 @@ class ExtractiveAnswerer:
                     lean_on.append(i - 1)  # the asked-for fact often comes just after the topic
                 for j in lean_on:
                     similarity = max(similarity, CONTEXT_DISCOUNT * sims[sents[j].key])
+                if slot is not None and typed_ok and own > 0 and sent.section:
+                    # "JSON output" / "Added in: v0.6.12": the heading says what the filler is of
+                    similarity = max(similarity, CONTEXT_DISCOUNT * self._heading_sim(sent.section[-1], qvec))
+                said = s_terms.union(*(content_terms(x.text) for x in (*link.items.get(i, ()), link.before.get(i)) if x))
+                novel = bool(said - q_terms - topic)
                 out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity,
                                        typed_ok, slot is not None and slot.required, anchored,
-                                       discourse.is_question(sent.text) or i in link.labels)
+                                       discourse.is_question(sent.text) or i in link.labels, novel)
                 follower = sents[link.follower[i]].key if i in link.follower else None
                 before = [link.before[i]] if i in link.before else []
                 context[sent.key] = (before, link.items.get(i, []), follower)
@@ -208,7 +216,7 @@ class ExtractiveAnswerer:
     def select(self, scored: list[Scored]) -> list[Scored]:
         passing = [
             s for s in scored
-            if s.anchored and not s.is_question and s.coverage >= self.min_coverage
+            if s.anchored and not s.is_question and s.novel and s.coverage >= self.min_coverage
             and s.similarity >= self.min_similarity and s.score >= self.min_score
         ]
         if not passing:
@@ -237,6 +245,13 @@ class ExtractiveAnswerer:
             per_chunk[cid] = [s for s, _ in pairs]
             vectors.update((s.key, v) for s, v in pairs)
         return [s for c in chunks for s in per_chunk.get(c.chunk_id, [])], vectors
+
+    def _heading_sim(self, heading: str, qvec: np.ndarray) -> float:
+        """Cosine of a heading to the question (heading vectors cached by text)."""
+        key = ("heading", heading)
+        if key not in self._vec_cache:
+            self._vec_cache[key] = self.embedder.embed([heading])[0]
+        return float(np.dot(qvec, np.asarray(self._vec_cache[key], dtype=np.float32)))
 
     def _vectors(self, sentences: list[Sentence]) -> dict[tuple, list[float]]:
         if len(self._vec_cache) > 50_000:
