@@ -2,8 +2,8 @@
 
 Read from the block structure (rag.structure) and a few closed-class words, on any text:
 - refers back: a sentence opening with a pronoun or demonstrative ("It powers ...",
-  "Traditionally this job is ...") or naming "this user" / "these ids" depends on what came
-  before: the previous sentence of its paragraph, or, for a paragraph's first sentence, the
+  "Traditionally this job is ...") depends on the previous sentence of its paragraph; the
+  first sentence of a paragraph naming "this user" / "these ids" anywhere depends on the
   short label or heading just above it (a definition list: "messagebus" / "The dbus daemon
   runs as this user and group.");
 - introduces a list: a paragraph ending with ":" followed by list items ("Experimental
@@ -48,6 +48,17 @@ class Links:
 
 def refers_back(text: str) -> bool:
     return bool(PRONOUN_START_RE.match(text) or DEMONSTRATIVE_RE.search(text))
+
+
+def refers_early(text: str) -> bool:
+    """The reference opens the sentence ("It powers ...", "Traditionally this job ..."): the
+    sentence is not understood without what came before. A later one ("Peskov criticized
+    these remarks") still says who did what on its own."""
+    m = DEMONSTRATIVE_RE.search(text)
+    return bool(PRONOUN_START_RE.match(text) or (m and len(text[:m.start()].split()) < EARLY_WORDS))
+
+
+EARLY_WORDS = 3
 
 
 def is_question(text: str) -> bool:
@@ -115,7 +126,8 @@ def _antecedent(out: Links, chunk: Chunk, sents: list[Sentence], ids: list[int],
                 i: int) -> None:
     b = ids[i]
     if i and ids[i - 1] == b:
-        out.before[i] = sents[i - 1]
+        if refers_early(sents[i].text):
+            out.before[i] = sents[i - 1]
         return
     if b == 0:
         return
