@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 RETRIEVAL_DEPTH = 20  # chunks retrieved for hit@k / MRR / nDCG (ranked distinct docs, cut at 10)
 # code behind each pipeline's answers: a change here invalidates its cached per-question results
 CODE_PATHS = {
-    "ours": ("rag/answer.py", "rag/retrieve.py", "rag/sentences.py", "rag/text.py", "rag/embeddings.py",
+    "ours": ("rag/answer.py", "rag/slots.py", "rag/discourse.py", "rag/structure.py", "rag/pdf_render.py",
+             "rag/retrieve.py", "rag/sentences.py", "rag/text.py", "rag/embeddings.py",
              "rag/ingest.py", "rag/llama_adapters.py", "rag/service.py", "vectorstore", "evals/runner.py"),
     "baseline": ("rag/embeddings.py", "rag/llama_adapters.py", "evals/baseline.py", "evals/llama_llm.py"),
 }

@@ -108,6 +108,8 @@ def _join_lines(lines: list[str], vocab: set[str]) -> str:
                 out += ln
             else:
                 out = out[:-1] + ln
+        elif m and ln[:1].isdigit():  # "policykit-" + "1": a compound with a number, never a split word
+            out += ln
         else:
             out += " " + ln
     return out

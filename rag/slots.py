@@ -56,6 +56,9 @@ class Slot:
 PERSON = Slot("person", labels=frozenset({"PERSON"}))
 ORGANISATION = Slot("organisation", labels=frozenset({"ORG"}))
 PERSON_OR_ORG = Slot("person-or-organisation")  # resolved per match, never returned
+# a place, or in technical text the address something is found at or sent to
+PLACE = Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}),
+             pattern=re.compile(rf"{EMAIL_RE.pattern}|{URL_RE.pattern}|{PATH_RE.pattern}"), required=False)
 
 
 def _wh_head(nouns: str) -> re.Pattern:
@@ -75,7 +78,7 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
     (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b"),
      Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
     (re.compile(r"\bhow (long|old)\b"), Slot("duration", labels=NUMERIC | DATES, pattern=NUMBER_RE)),
-    (re.compile(r"\bwhen\b|\b(what|which) (date|month|day|time)\b"),
+    (re.compile(r"^(since |until |till |from )?when\b|\b(what|which) (date|month|day|time)\b"),
      Slot("date", labels=DATES, pattern=CLOCK_RE)),
     (_wh_head(NUMBER_NOUNS), Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
     (re.compile(rf"\bnames? of\b(\s+[\w.'-]+){{0,3}}?\s+({PERSON_NOUNS})\b|\bwho\b(\s+[\w.'-]+){{0,2}}\s+({PERSON_NOUNS})\b"),
@@ -86,12 +89,37 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
     (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
      Slot("who", labels=frozenset({"PERSON", "ORG", "NORP", "GPE"}), required=False)),
     (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
-     Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}), required=False)),
+     PLACE),
 ]
 
 
+# the question word that leads the question ("Why does ps warn when I type..." asks why)
+LEAD_RE = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b")
+OPEN_HOW_RE = re.compile(r"\bhow\b(?!\s+(many|much|long|old|far|big|large|small|often|fast|high|tall|wide|deep))")
+
+
+def lead_word(question: str) -> str | None:
+    """The first question word, or None (imperatives: "Name the ...")."""
+    m = LEAD_RE.search(question.lower())
+    return m.group(1) if m else None
+
+
+def _from_lead(q: str) -> tuple[str | None, str]:
+    """The lead question word and the question from it on."""
+    m = LEAD_RE.search(q)
+    return (m.group(1), q[m.start():]) if m else (None, q)
+
+
 def asked_slot(question: str) -> Slot | None:
-    q = question.lower().strip()
+    """The slot of the question's own wh-phrase: a "why" or open "how" question asks for a
+    reason or a manner, whatever names or times its clauses mention."""
+    q = question.lower().strip().lstrip("¿\"'(")
+    lead, rest = _from_lead(q)
+    if lead == "why" or (lead == "how" and OPEN_HOW_RE.match(rest)):
+        return None
+    if lead == "where" and not re.search(r"\b(e-?mail|url|website|web site|web address)\b", q):
+        return PLACE
+    q = rest  # "If ps gets signal 17, what is ...": from the wh-word on
     for pattern, slot in SLOTS:
         m = pattern.search(q)
         if m and slot is PERSON_OR_ORG:
@@ -107,13 +135,48 @@ def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
         return True
     q_terms = _terms(question)
     q_lower = question.lower()
+    initials = _initials(question)
     for ent_text, label in entities:
         if label in slot.labels and not set(content_terms(ent_text)) & q_terms:
+            if ent_text.lower() in initials:  # "GDM" for "GNOME Display Manager": named by the question
+                continue
+            if slot.name == "number" and (_vague(ent_text) or not _standalone(ent_text, text)):
+                continue  # "hundreds of CPUs" does not say how many; "policykit-1" is a name
             if slot.name != "year" or YEAR_RE.search(ent_text):
                 return True
     if slot.pattern is None:
         return False
-    return any(m.group().strip().lower() not in q_lower for m in slot.pattern.finditer(text))
+    return any(m.group().strip().lower() not in q_lower and (slot.name != "number" or _standalone(m.group(), text))
+               for m in slot.pattern.finditer(text))
+
+
+def _vague(ent_text: str) -> bool:
+    return bool(VAGUE_RE.search(ent_text)) and not NUMBER_RE.search(ent_text)
+
+
+def _standalone(ent_text: str, text: str) -> bool:
+    """The entity occurs as its own word somewhere, not glued into a name ("policykit-1", "v8")."""
+    return any(not (i and (text[i - 1].isalnum() or text[i - 1] in "-_")) and
+               not (i + len(ent_text) < len(text) and text[i + len(ent_text)].isalpha())
+               for i in _find_all(text, ent_text))
+
+
+def _find_all(text: str, part: str):
+    i = text.find(part)
+    while part and i >= 0:
+        yield i
+        i = text.find(part, i + 1)
+
+
+VAGUE_RE = re.compile(r"\b(hundreds|thousands|millions|billions|dozens|tens|several|many|few|numerous|multiple|some)\b", re.I)
+CAPITALISED_RUN_RE = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)+")
+
+
+@lru_cache(maxsize=256)
+def _initials(question: str) -> frozenset[str]:
+    """Acronyms of the question's runs of capitalised words ("GNOME Display Manager" → gdm)."""
+    return frozenset("".join(w[0] for w in m.group().split()).lower()
+                     for m in CAPITALISED_RUN_RE.finditer(question))
 
 
 @lru_cache(maxsize=256)

@@ -240,19 +240,42 @@ def page_at(starts: list[int], offset: int) -> int:
     return bisect_right(starts, offset)
 
 
+MIN_LABEL_RUN = 3  # this many title-like lines in a row, nothing between them: a list, not headings
+
+
+def _runs_of_labels(guessed: list[int]) -> set[int]:
+    """Indexes of guessed headings in runs of MIN_LABEL_RUN or more (a table printed to PDF,
+    a byline of names): a heading leads some content, these lead only each other. The first
+    block (the title) is kept."""
+    out: set[int] = set()
+    i = 1
+    while i < len(guessed):
+        j = i
+        while j < len(guessed) and guessed[j]:
+            j += 1
+        if j - i >= MIN_LABEL_RUN:
+            out.update(range(i, j))
+        i = max(j, i + 1)
+    return out
+
+
 def detect(text: str) -> list[Block]:
     """The blocks of a text, in order, with heading paths and (for paged text) pages."""
     raws = _raw_blocks(text)
     explicit = any(kind == "heading" for kind, *_ in raws)  # marked-up headings: no guessing
     starts = page_starts(text)
     paged = len(starts) > 1
+    guessed = [0 if explicit or raw[0] != "paragraph" else _heading_level(text, raw, first=i == 0)
+               for i, raw in enumerate(raws)]
+    listed = _runs_of_labels(guessed)
     out: list[Block] = []
     path: list[tuple[int, str]] = []
     for i, raw in enumerate(raws):
         kind, lo, hi, level, _ = raw
-        if kind == "paragraph" and not explicit:
-            level = _heading_level(text, raw, first=i == 0)
-            kind = "heading" if level else kind
+        if i in listed:
+            kind = "list_item"
+        elif guessed[i]:
+            kind, level = "heading", guessed[i]
         if kind == "heading":
             path = [(lv, t) for lv, t in path if lv < level] + [(level, " ".join(text[lo:hi].split()))]
         out.append(Block(kind, lo, hi, level, tuple(t for _, t in path),

@@ -198,6 +198,13 @@ def test_pdf_pages_furniture_and_hyphenation():
     assert text.count("\f") == 2
 
 
+def test_pdf_line_ending_in_a_hyphen_before_a_number_stays_one_word():
+    from rag.pdf_render import render_pages
+
+    text = render_pages(["  Members may run pkexec (from the policykit-\n  1 package, whether or not sudo is there).\n"])
+    assert "policykit-1 package" in text
+
+
 def test_markdown_hidden_inline_and_block_html_is_dropped(tmp_path):
     f = tmp_path / "h.md"
     f.write_text("# Notes\n\nVisible <span style=\"display:none\">HIDDEN <b>HIDDEN</b></span>text"

@@ -74,3 +74,41 @@ def test_anchors_must_occur_in_the_context():
     assert anchors_present(found, "In 2011 the project moved to Gitorious.")
     assert not anchors_present(found, "In 2002 the project moved to SourceForge.")
     assert anchors_present(anchors("What did the Councillors propose?"), "a councillor proposed it")
+
+
+@pytest.mark.parametrize("question", [
+    "Why does ps print a warning when I type a dash before aux?",  # why: a reason, whatever "when" says
+    "What happens to long user names when the column is too narrow?",
+    "How does a streaming parser avoid holding the request in memory?",
+])
+def test_the_lead_question_word_decides_not_a_subordinate_clause(question):
+    assert asked_slot(question) is None
+
+
+def test_where_asks_for_a_place_or_an_address_never_required():
+    slot = asked_slot("Where does the name of the adm group come from?")
+    assert slot is not None and (slot.name, slot.required) == ("place", False)
+    q = "Where can I send information about the items marked HELP?"
+    assert fills(asked_slot(q), "Please send mail to <base-passwd@packages.debian.org>.", [], q)
+
+
+def test_since_when_and_a_late_wh_word_still_ask_for_their_slot():
+    assert asked_slot("Since when has the flag existed?").name == "date"
+    assert asked_slot("If ps gets signal 17, how many processes are hit?").name == "number"
+
+
+def test_a_vague_quantity_or_a_digit_inside_a_name_is_no_number():
+    q = "How many CPUs does the largest system have?"
+    slot = asked_slot(q)
+    assert not fills(slot, "Some Linux systems have hundreds of CPUs.", [("hundreds", "CARDINAL")], q)
+    q = "What gid does the sudo group have?"
+    slot = asked_slot(q)
+    assert not fills(slot, "From the policykit-1 package.", [("1", "CARDINAL")], q)
+    assert fills(slot, "It had uid/gid 41.", [("41", "CARDINAL")], q)
+
+
+def test_an_acronym_of_the_question_s_own_name_is_not_new():
+    q = "Which company develops the GNOME Display Manager?"
+    slot = asked_slot(q)
+    assert not fills(slot, "GDM (GNOME Display Manager) runs as this user.", [("GDM", "ORG")], q)
+    assert fills(slot, "GDM is developed by Acme.", [("GDM", "ORG"), ("Acme", "ORG")], q)

@@ -121,3 +121,12 @@ def test_arbitrary_text_gives_exact_ordered_spans(text):
         assert last <= b.start < b.end <= len(text)
         assert text[b.start:b.end].strip() == text[b.start:b.end]
         last = b.end
+
+
+def test_a_run_of_title_like_lines_is_a_list_not_headings():
+    # a table printed to PDF loses its pipes: each row reads like a title; headings lead content
+    text = ("Overview of the API\n\nAssert (2) Stable\n\nBuffer (2) Stable\n\nDomain (0) Deprecated\n\n"
+            "Every module has a stability.\n\nJSON Output\n\nEvery document has a JSON twin.\n")
+    kinds = [(b.kind, text[b.start:b.end]) for b in detect(text)]
+    assert ("list_item", "Domain (0) Deprecated") in kinds
+    assert ("heading", "JSON Output") in kinds and kinds[0] == ("heading", "Overview of the API")
