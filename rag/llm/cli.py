@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     s.add_argument("--speculative", choices=["off", *SPECULATIVE],
                    help="n-gram speculative decoding (default $RAG_LLM_SPECULATIVE or off)")
     s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")
+    s.add_argument("--no-warm-up", action="store_true",
+                   help="do not evaluate the system prompt into the prompt cache at start")
     s.add_argument("--verify", action="store_true", help="re-check the assembled model's SHA-256")
     s.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # managed: die with it
     s.set_defaults(func=cmd_serve)
@@ -49,6 +51,10 @@ def cmd_serve(args, settings) -> int:
     )
     url = server.start()
     print(url, flush=True)
+    if not args.no_warm_up:  # in the background: the server answers meanwhile
+        from rag.llm.local import warm_prompt_cache
+
+        threading.Thread(target=warm_prompt_cache, args=(url, server.alias), daemon=True).start()
     print(f"serving {path.name}; use it with: export RAG_LLM_BASE_URL={url} RAG_MODE=generative\n"
           "Ctrl-C to stop.", file=sys.stderr, flush=True)
     stop = threading.Event()

@@ -118,6 +118,28 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def warm_prompt_cache(base_url: str, alias: str = "local", timeout: float = 600.0) -> bool:
+    """Have the server evaluate the fixed system prompt once, so the first question reuses it
+    from llama.cpp's prompt cache (~125 tokens: ~3.5 s of one core here). False on failure."""
+    import json
+    import urllib.request
+
+    from rag.llm.prompt import SYSTEM_PROMPT
+
+    body = {"model": alias, "max_tokens": 1, "temperature": 0, "cache_prompt": True,
+            "messages": [{"role": "system", "content": SYSTEM_PROMPT},
+                         {"role": "user", "content": "<sources>\n"}]}
+    req = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            resp.read()
+        return True
+    except (OSError, ValueError) as exc:
+        log.warning("warming the prompt cache of %s failed: %s", base_url, exc)
+        return False
+
+
 SPECULATIVE = ("ngram_simple", "ngram_map_k", "ngram_mod", "ngram_cache")
 
 
