@@ -101,7 +101,7 @@ def summarize(gen: list[dict], ext: list[dict], golden: list[dict], meta: dict) 
                 "answerable_correct": sum(r["correct"] for r in rows if r["id"] in answerable),
                 "answerable": len(answerable),
                 "unanswerable_refused": sum(r["correct"] for r in rows if r["id"] not in answerable),
-                "unanswerable": len(rows) - len(answerable)}
+                "unanswerable": sum(1 for r in rows if r["id"] not in answerable)}
 
     return {
         **meta,
