@@ -200,7 +200,7 @@ class OursRunner:
                    citations=citation_rows(answer.citations, self.texts),
                    context_doc_ids=[h.chunk.doc_id for h in answer.hits])
         if answer.llm:  # generative: what the model did (issue 13's eval columns)
-            row["llm"] = {k: answer.llm.get(k) for k in ("called", "removed", "fixed", "prompt_tokens",
+            row["llm"] = {k: answer.llm.get(k) for k in ("called", "raw", "removed", "fixed", "prompt_tokens",
                                                           "prompt_evaluated", "generated_tokens")}
             row["llm"]["first_token_ms"] = answer.timings_ms.get("first_token")
             row["notice"] = answer.notice
