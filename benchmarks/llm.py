@@ -71,6 +71,8 @@ def run_generative(svc, item: dict) -> dict:
     cited = cited if cited is not None else total  # a gate refusal is final at once
     return {"id": item["id"], "mode": answer.mode, "called": bool(answer.llm.get("called")),
             "ttft_s": first, "total_s": total, "first_cited_s": cited, "prompt_tokens": answer.llm.get("prompt_tokens"),
+            "prompt_evaluated": answer.llm.get("prompt_evaluated"), "prompt_cached": answer.llm.get("prompt_cached"),
+            "generated_tokens": answer.llm.get("generated_tokens"),
             "refused": answer.refused, "correct": judge(item, answer), "notice": answer.notice,
             "text": answer.text, "raw": answer.llm.get("raw")}
 
@@ -99,7 +101,7 @@ def summarize(gen: list[dict], ext: list[dict], golden: list[dict], meta: dict) 
                 "answerable_correct": sum(r["correct"] for r in rows if r["id"] in answerable),
                 "answerable": len(answerable),
                 "unanswerable_refused": sum(r["correct"] for r in rows if r["id"] not in answerable),
-                "unanswerable": len(rows) - len(answerable)}
+                "unanswerable": sum(1 for r in rows if r["id"] not in answerable)}
 
     return {
         **meta,
@@ -110,6 +112,9 @@ def summarize(gen: list[dict], ext: list[dict], golden: list[dict], meta: dict) 
         "first_cited_s": _stats([r["first_cited_s"] for r in called]),
         "total_s": _stats([r["total_s"] for r in called]),
         "prompt_tokens": _stats([r["prompt_tokens"] for r in called if r["prompt_tokens"]]),
+        "prompt_evaluated": _stats([r["prompt_evaluated"] for r in called if r["prompt_evaluated"] is not None]),
+        "prompt_cached": _stats([r["prompt_cached"] for r in called if r["prompt_cached"] is not None]),
+        "generated_tokens": _stats([r["generated_tokens"] for r in called if r["generated_tokens"] is not None]),
         "extractive_total_s": _stats([r["total_s"] for r in ext]),
         "generative": score(gen),
         "extractive": score(ext),
@@ -138,7 +143,11 @@ def markdown(s: dict) -> str:
         row("time to first token (question → first token, retrieval included)", s["ttft_s"]),
         row("total time (question → verified answer)", s["total_s"]),
         row("prompt tokens", s["prompt_tokens"], unit="", fmt="{:.0f}"),
-        row("extractive answer, total (all questions)", s["extractive_total_s"], fmt="{:.2f}"),
+        row("prompt tokens evaluated (not from the prompt cache)", s["prompt_evaluated"], unit="",
+            fmt="{:.0f}"),
+        row("answer tokens generated", s["generated_tokens"], unit="", fmt="{:.0f}"),
+        *([row("extractive answer, total (all questions)", s["extractive_total_s"], fmt="{:.2f}")]
+          if s["extractive_total_s"] else []),
         "",
         "| golden seed set: correct and correctly cited | generative | extractive |",
         "| --- | --- | --- |",
@@ -154,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=["default", "small"], default="default")
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: cores less one)")
+    ap.add_argument("--batch-threads", type=int, default=0, help="prompt-processing threads (0: --threads)")
+    ap.add_argument("--batch", type=int, default=0, help="n_batch (0: llama.cpp's default)")
+    ap.add_argument("--ubatch", type=int, default=0, help="n_ubatch (0: llama.cpp's default)")
+    ap.add_argument("--poll", type=int, default=-1, help="worker busy-wait 0..100 (-1: default)")
+    ap.add_argument("--spec", default="", help="llama.cpp n-gram speculation type (e.g. ngram_simple)")
+    ap.add_argument("--max-sources", type=int, help="RAG_LLM_MAX_SOURCES for this run")
+    ap.add_argument("--max-tokens", type=int, help="RAG_LLM_MAX_TOKENS for this run")
+    ap.add_argument("--no-extractive", action="store_true", help="skip the extractive pass")
+    ap.add_argument("--index-dir", help="reuse (or build once) the seed index here instead of a temp dir")
     ap.add_argument("--model-dir", default=str(ROOT / "data"), help="where the model is assembled")
     ap.add_argument("--golden", default=str(ROOT / "evals/datasets/seed.jsonl"))
     ap.add_argument("--limit", type=int)
@@ -163,20 +181,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.ERROR)
 
-    from rag.llm.local import LocalServer, default_threads, model_path
+    from rag.llm.local import LocalServer, default_threads, model_path, warm_prompt_cache
     from rag.service import RagService
     from rag.settings import Settings
 
     golden = load_golden(Path(args.golden), args.limit)
     load_before = os.getloadavg()[0]
     path = model_path(args.model, Path(args.model_dir))
-    with tempfile.TemporaryDirectory() as tmp, LocalServer(path, n_ctx=4096, threads=args.threads) as server:
-        settings = Settings(data_dir=Path(tmp) / "data", llm_base_url=server.base_url, mode="generative")
+    server = LocalServer(path, n_ctx=4096, threads=args.threads, batch_threads=args.batch_threads,
+                         n_batch=args.batch, n_ubatch=args.ubatch, poll=args.poll, speculative=args.spec)
+    overrides = {k: v for k, v in (("llm_max_sources", args.max_sources),
+                                   ("llm_max_tokens", args.max_tokens)) if v is not None}
+    with tempfile.TemporaryDirectory() as tmp, server:
+        data_dir = Path(args.index_dir) if args.index_dir else Path(tmp) / "data"
+        settings = Settings(data_dir=data_dir, llm_base_url=server.base_url, mode="generative",
+                            **overrides)
         svc = RagService(settings)
-        svc.ingest_paths([ROOT / "seeds"])
+        if not args.index_dir or not (data_dir / "seeds.done").exists():
+            svc.ingest_paths([ROOT / "seeds"])
+            if args.index_dir:
+                (data_dir / "seeds.done").write_text("")
         t0 = time.perf_counter()
-        run_generative(svc, {"id": "warm-up", "question": "Who is the Secretary-General of NATO?",
-                             "answerable": True, "answers": [], "must_cite": ""})
+        warm_prompt_cache(server.base_url)  # what `rag llm serve` does at start (no seed question)
         cold = time.perf_counter() - t0
         gen, ext = [], []
         for item in golden:
@@ -184,12 +210,19 @@ def main(argv: list[str] | None = None) -> int:
             gen.append(r)
             ttft = f"{r['ttft_s']:.1f}" if r["ttft_s"] is not None else "-"
             print(f"{item['id']:<26} gen {'ok ' if r['correct'] else 'BAD'} ttft {ttft:>5} s "
-                  f"total {r['total_s']:5.1f} s prompt {r['prompt_tokens'] or '-':>4} tok | {r['text'][:70]!r}",
+                  f"total {r['total_s']:5.1f} s prompt {r['prompt_tokens'] or '-':>4} tok "
+                  f"(evaluated {r['prompt_evaluated'] if r['prompt_evaluated'] is not None else '-'}, "
+                  f"cached {r['prompt_cached'] if r['prompt_cached'] is not None else '-'}) "
+                  f"gen {r['generated_tokens'] or '-'} | {r['text'][:60]!r}",
                   flush=True)
-        for item in golden:
+        for item in [] if args.no_extractive else golden:
             ext.append(run_extractive(svc, item))
     meta = {"model": path.name, "threads": args.threads or default_threads(), "cores": os.cpu_count(),
-            "questions": len(golden), "load_before": round(load_before, 1), "warm_up_s": round(cold, 1),
+            "batch_threads": args.batch_threads or args.threads or default_threads(),
+            "n_batch": args.batch, "n_ubatch": args.ubatch, "poll": args.poll, "spec": args.spec,
+            "max_sources": settings.llm_max_sources, "max_tokens": settings.llm_max_tokens,
+            "questions": len(golden), "load_before": round(load_before, 1),
+            "load_after": round(os.getloadavg()[0], 1), "warm_up_s": round(cold, 1),
             "date": time.strftime("%Y-%m-%d"), "python": platform.python_version()}
     summary = summarize(gen, ext, golden, meta)
     print(json.dumps(summary, indent=2))

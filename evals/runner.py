@@ -200,6 +200,11 @@ class OursRunner:
         row.update(answer=answer.text, refused=answer.refused, mode=answer.mode,
                    citations=citation_rows(answer.citations, self.texts),
                    context_doc_ids=[h.chunk.doc_id for h in answer.hits])
+        if answer.llm:  # generative: what the model did (issue 13's eval columns)
+            row["llm"] = {k: answer.llm.get(k) for k in ("called", "raw", "removed", "fixed", "prompt_tokens",
+                                                          "prompt_evaluated", "generated_tokens")}
+            row["llm"]["first_token_ms"] = answer.timings_ms.get("first_token")
+            row["notice"] = answer.notice
         hits = svc.retriever.retrieve(q.question, top_k=RETRIEVAL_DEPTH)
         row["ranked_doc_ids"] = [h.chunk.doc_id for h in hits]
         return row

@@ -66,15 +66,18 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
     llm_temperature: float = 0.0
-    llm_max_tokens: int = 256
+    llm_max_tokens: int = 128  # answers are 1-3 short sentences (~15-40 tokens); bounds a runaway
     llm_context_window: int = 4096
     llm_timeout: float = 60.0
     # generative path details (rag/llm)
-    llm_max_sources: int = 5  # source sentences put in the prompt (fewer = faster first token)
+    llm_max_sources: int = 4  # source sentences put in the prompt (fewer = faster first token)
+    llm_source_chars: int = 480  # ...and at most this many characters of them, beyond the gate's
     llm_history_turns: int = 3  # chat turns used to condense a follow-up question
     llm_condense: bool = True  # let the LLM rewrite follow-ups (validated; heuristic otherwise)
     llm_probe_timeout: float = 1.5  # auto mode: seconds to wait for the endpoint's /models
     llm_threads: int = 0  # `rag llm serve`: CPU threads; 0 = cores less one (at least 1)
+    llm_batch_threads: int = 0  # `rag llm serve`: prompt-processing threads; 0 = llm_threads
+    llm_speculative: str = ""  # `rag llm serve`: llama.cpp n-gram speculation (e.g. ngram_simple); "" = off
     llm_port: int = 8080  # `rag llm serve`: port on 127.0.0.1 (0 = any free port)
     # the bundled model server `rag serve` manages when no endpoint is configured (rag/llm/managed.py)
     local_llm: Literal["auto", "off"] = "auto"  # off: never start one

@@ -8,8 +8,12 @@ Streaming (`stream: true`): server-sent events in OpenAI's chunk format, ending 
 `data: [DONE]`. Events of `RagService.stream` are mapped as: "token" → content deltas (raw
 model output, generative mode); "answer" → the answer's text in pieces when no token was
 streamed (extractive mode), then a last chunk with `finish_reason` and the extra fields
-`citations`, `refused`, `mode`, `answer` (the verified text) and `notice`. Any other event
-type (e.g. a "provisional" extractive answer before the tokens) is ignored.
+`citations`, `refused`, `mode`, `answer` (the verified text) and `notice`; "provisional" (the
+gate's cited extractive answer, generative mode, before the model is called) → one early chunk
+with an empty delta and the extra field `provisional: {answer, citations, mode, notice}`, which
+plain OpenAI clients ignore (the content deltas stay the generated answer) and clients that know
+it show at once, then replace with the verified `answer` of the last chunk. Other event types
+are ignored.
 """
 
 from __future__ import annotations
@@ -417,6 +421,12 @@ def _extras(answer: Answer) -> dict:
             "notice": answer.notice}
 
 
+def provisional_of(answer: Answer) -> dict:
+    """The early chunk's extension field: the cited extractive answer shown until the verified one."""
+    return {"answer": answer.text, "citations": citations_of(answer), "mode": "extractive",
+            "notice": answer.notice}
+
+
 def start_stream(ctx: ApiContext, call: ChatCall) -> Iterator[Event]:
     """The service's event stream, first event already computed (validation errors raise here)."""
     with ctx.gate.read():  # retrieval happens before the first event
@@ -467,9 +477,11 @@ class ChunkWriter:
         if event.type == "token":
             self.tokens += 1
             return [self._delta({"content": event.text})] if self.stream_tokens and event.text else []
+        if event.type == "provisional" and event.answer is not None:
+            return [self._delta({}, provisional=provisional_of(event.answer))]
         if event.type == "answer" and event.answer is not None:
             return self.finish(event.answer)
-        return []  # "retrieval", and types this API does not know (e.g. "provisional")
+        return []  # "retrieval", and types this API does not know
 
     def finish(self, answer: Answer) -> list[str]:
         from ui.streaming import pieces

@@ -38,6 +38,29 @@ def _ms(t0: float, t1: float) -> float:
     return (t1 - t0) * 1e3
 
 
+def _server_timings(timings: dict) -> dict:
+    """llama.cpp's timings, when the server sent them: prompt tokens evaluated vs reused."""
+    if "prompt_n" not in timings:
+        return {}
+    return {"prompt_evaluated": int(timings["prompt_n"]), "prompt_cached": int(timings.get("cache_n", 0)),
+            "generated_tokens": int(timings.get("predicted_n", 0)),
+            "prompt_ms": round(float(timings.get("prompt_ms", 0.0)), 1),
+            "generation_ms": round(float(timings.get("predicted_ms", 0.0)), 1)}
+
+
+def _within_budget(chosen: list[Scored], rest: list[Scored], max_sources: int,
+                   max_chars: int) -> list[Scored]:
+    """The gate's sentences, then the next best ones while they fit `max_sources` and
+    `max_chars`: every prompt token costs ~30 ms of CPU before the first answer token."""
+    picked, used = list(chosen), sum(len(s.sentence.text) for s in chosen)
+    for s in rest:
+        if len(picked) >= max_sources or used + len(s.sentence.text) > max_chars:
+            break
+        picked.append(s)
+        used += len(s.sentence.text)
+    return picked
+
+
 class LocalLLM(Protocol):
     """A local model server's state (rag.llm.managed: ManagedLLM, RunningLLM)."""
 
@@ -144,19 +167,21 @@ class LLMBackend:
         model = client.served_model
         if self.local is not None and client.endpoint.base_url == self._local_url():
             model = self.local.status().model or model
-        return self._answer(q, hits, fitted, verified, "".join(tokens), model)
+        server = _server_timings(client.last_timings)
+        return self._answer(q, hits, fitted, verified, "".join(tokens), model, server)
 
     def _sources(self, scored: list[Scored], chosen: list[Scored]) -> list[Source]:
         keys = {s.sentence.key for s in chosen}
         rest = [s for s in scored if s.sentence.key not in keys and s.score >= MIN_SOURCE_SCORE]
-        picked = (list(chosen) + rest)[: max(self.settings.llm_max_sources, len(chosen))]
+        picked = _within_budget(list(chosen), rest, self.settings.llm_max_sources,
+                                self.settings.llm_source_chars)
         picked = [s for s in picked if not is_injection(s.sentence.text)]  # also done in score()
         return [Source(i, s.sentence.chunk, s.sentence.start, s.sentence.end, s.sentence.text,
                        round(s.score, 4)) for i, s in enumerate(picked, start=1)]
 
     @staticmethod
     def _answer(q: str, hits: list[Hit], fitted: FittedPrompt, verified, raw: str,
-                model: str) -> Answer:
+                model: str, server: dict) -> Answer:
         notes = []
         if fitted.dropped:
             notes.append(f"{fitted.dropped} source(s) dropped to fit the context window")
@@ -171,6 +196,7 @@ class LLMBackend:
             notice="; ".join(notes) or None, sentences=verified.sentences,
             llm={"called": True, "model": model,
                  "prompt_tokens": fitted.prompt_tokens, "sources": len(fitted.sources),
-                 "dropped_sources": fitted.dropped, "raw": raw},
+                 "dropped_sources": fitted.dropped, "raw": raw, "removed": verified.removed,
+                 "fixed": verified.fixed, **server},
         )
 

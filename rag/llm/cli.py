@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from rag.llm.local import MODELS
+from rag.llm.local import MODELS, SPECULATIVE
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,13 @@ def register(subparsers) -> None:
                    help="default: Qwen2.5-Coder-1.5B-Instruct Q4_K_M; small: SmolLM2-135M (tests)")
     s.add_argument("--port", type=int, help="port (default $RAG_LLM_PORT or 8080; 0 = any free)")
     s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or cores less one)")
+    s.add_argument("--batch-threads", type=int,
+                   help="prompt-processing threads (default $RAG_LLM_BATCH_THREADS or --threads)")
+    s.add_argument("--speculative", choices=["off", *SPECULATIVE],
+                   help="n-gram speculative decoding (default $RAG_LLM_SPECULATIVE or off)")
     s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")
+    s.add_argument("--no-warm-up", action="store_true",
+                   help="do not evaluate the system prompt into the prompt cache at start")
     s.add_argument("--verify", action="store_true", help="re-check the assembled model's SHA-256")
     s.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # managed: die with it
     s.set_defaults(func=cmd_serve)
@@ -39,10 +45,16 @@ def cmd_serve(args, settings) -> int:
         path, port=settings.llm_port if args.port is None else args.port,
         n_ctx=args.ctx or settings.llm_context_window,
         threads=args.threads if args.threads is not None else settings.llm_threads,
+        batch_threads=args.batch_threads if args.batch_threads is not None else settings.llm_batch_threads,
+        speculative="" if args.speculative == "off" else (args.speculative or settings.llm_speculative),
         verbose=bool(getattr(args, "verbose", False)),
     )
     url = server.start()
     print(url, flush=True)
+    if not args.no_warm_up:  # in the background: the server answers meanwhile
+        from rag.llm.local import warm_prompt_cache
+
+        threading.Thread(target=warm_prompt_cache, args=(url, server.alias), daemon=True).start()
     print(f"serving {path.name}; use it with: export RAG_LLM_BASE_URL={url} RAG_MODE=generative\n"
           "Ctrl-C to stop.", file=sys.stderr, flush=True)
     stop = threading.Event()

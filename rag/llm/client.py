@@ -109,6 +109,7 @@ class LLMClient:
         self._client = None
         self._tokenize_url: str | None | bool = None  # None: not probed yet; False: none
         self.served_model = endpoint.model  # as reported by the server's stream
+        self.last_timings: dict = {}  # llama.cpp's per-request timings (prompt_n = tokens evaluated)
 
     @property
     def client(self):
@@ -128,6 +129,7 @@ class LLMClient:
         t0 = time.perf_counter()
         produced = finished = False
         stream = None
+        self.last_timings = {}
         try:
             stream = self.client.chat.completions.create(
                 model=self.endpoint.model, messages=messages, stream=True,
@@ -137,6 +139,7 @@ class LLMClient:
             )
             for chunk in stream:
                 self.served_model = getattr(chunk, "model", None) or self.served_model
+                self._note_timings(chunk)
                 for choice in getattr(chunk, "choices", None) or []:
                     delta = getattr(choice.delta, "content", None) if choice.delta else None
                     if delta:
@@ -158,6 +161,13 @@ class LLMClient:
         if not finished:  # the connection closed before the last chunk
             log.warning("LLM stream from %s ended without a finish reason", self.endpoint.display_url)
             raise LLMError("the LLM stream ended early")
+
+    def _note_timings(self, chunk) -> None:
+        """llama.cpp sends `timings` on its last chunk: how many prompt tokens it evaluated
+        (`prompt_n`) and how many it reused from the cached prefix (`cache_n`)."""
+        timings = (getattr(chunk, "model_extra", None) or {}).get("timings")
+        if isinstance(timings, dict):
+            self.last_timings = {k: v for k, v in timings.items() if isinstance(v, (int, float))}
 
     def complete(self, messages: list[dict], max_tokens: int | None = None,
                  stop: list[str] | None = None) -> str:

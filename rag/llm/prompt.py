@@ -29,6 +29,9 @@ SYSTEM_PROMPT = (
     f"4. If the sources do not answer the question, reply exactly: {REFUSAL_TEXT}\n"
     "5. Answer in one to three short sentences."
 )
+# After the question (so it is evaluated for every question: keep it short). Without it the
+# 1.5B model often answers a bare "[1]"; this one measured as good as the longer original.
+ANSWER_CUE = "Answer the question in a full sentence ending with its source number, like [1]."
 SAFETY_MARGIN_TOKENS = 32
 
 
@@ -53,12 +56,8 @@ def format_sources(sources: list[Source]) -> str:
 
 
 def answer_messages(question: str, sources: list[Source]) -> list[dict]:
-    user = (
-        "<sources>\n" + format_sources(sources) + "\n</sources>\n\n"
-        f"Question: {question}\n"
-        "Answer in one or two complete sentences using only the sources, "
-        "and end each sentence with the number of its source, like [1]."
-    )
+    user = ("<sources>\n" + format_sources(sources) + "\n</sources>\n\n"
+            f"Question: {question}\n" + ANSWER_CUE)
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 

@@ -36,7 +36,8 @@ REFUSAL_RE = re.compile(
     r"\b(can(?:no|')?t|could ?n[o']t|unable to) find\b|\bnot (?:mentioned|stated|provided|found)\b"
     r"|\bno information\b|\bdo(?:es)? not (?:say|mention|contain|provide)\b", re.I)
 SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker is gone
-    r",?\s*\b(?:as (?:stated|mentioned|noted|said) in|according to|as per|per)\s+(?:the\s+)?"
+    r",?\s*\b(?:(?:which is |as )?(?:stated|mentioned|noted|said|supported|shown|indicated|reported|"
+    r"described|found) (?:in|by)|according to|as per|per)\s+(?:the\s+)?"
     r"sources?\b(?:\s+(?:above|provided))?", re.I)
 PAIR_GAIN = 0.08  # a second source must raise support by this much to be cited too
 

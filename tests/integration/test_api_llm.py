@@ -1,8 +1,9 @@
 """Generative mode through the API: a real `rag serve` against a real llama.cpp server (SmolLM2).
 
-A 135M model answers badly; what must hold whatever it writes: tokens stream as they come, the
-last chunk carries the verified answer with exact citations, the refusal gate skips the model,
-usage counts the model's tokens.
+A 135M model answers badly; what must hold whatever it writes: the provisional extractive
+answer comes first (an extension field), tokens stream as they come, the last chunk carries the
+verified answer with exact citations, the refusal gate skips the model, usage counts the model's
+tokens.
 """
 
 from __future__ import annotations
@@ -70,6 +71,43 @@ def test_generative_stream_sends_tokens_then_the_verified_answer(client):
     assert streamed.strip()  # the model's own tokens, as they came
     _check_verified(final.model_extra["answer"], final.model_extra)
     assert chunks[-1].usage.completion_tokens > 0
+
+
+def test_stream_starts_with_the_provisional_cited_answer_openai_client(client):
+    """The openai client keeps the extension field; its content deltas are the model's text only."""
+    chunks = list(client.chat.completions.create(
+        model="rag-generative", messages=[{"role": "user", "content": QUESTION}], stream=True))
+    early = [i for i, c in enumerate(chunks) if (c.model_extra or {}).get("provisional")]
+    assert len(early) == 1
+    first_content = next(i for i, c in enumerate(chunks) if c.choices and c.choices[0].delta.content)
+    assert early[0] < first_content  # before any generated token
+    prov = chunks[early[0]].model_extra["provisional"]
+    assert prov["mode"] == "extractive" and prov["citations"]
+    for c in prov["citations"]:
+        assert SEED_TEXT[c["start"]:c["end"]] == c["quote"] and f"[{c['n']}]" in prov["answer"]
+    assert "Peskov" in prov["answer"]
+    final = next(c for c in chunks if c.choices and c.choices[0].finish_reason == "stop")
+    _check_verified(final.model_extra["answer"], final.model_extra)
+
+
+def test_stream_starts_with_the_provisional_cited_answer_raw_sse(server):
+    import json
+
+    import httpx
+
+    body = {"model": "rag-generative", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    events = []
+    with httpx.stream("POST", f"{server}/v1/chat/completions", json=body, timeout=300) as resp:
+        assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")
+        for line in resp.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[len("data: "):])
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant" and "provisional" in chunks[1]
+    assert chunks[1]["choices"][0]["delta"] == {} and chunks[1]["provisional"]["citations"]
+    assert [c for c in chunks if "provisional" in c] == [chunks[1]]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["mode"] == "generative"
 
 
 def test_refusal_gate_answers_without_the_model(client):

@@ -79,6 +79,21 @@ def test_server_answers_the_models_endpoint(llm_url):
         assert json.loads(resp.read())["data"]
 
 
+def test_answers_reuse_the_cached_system_prompt_and_report_it(pipe, llm_url):
+    """The fixed system prompt is evaluated once (at start-up, then kept in llama.cpp's prompt
+    cache): an answer evaluates only its sources and question, as the server's timings say."""
+    from rag.llm.local import warm_prompt_cache
+
+    assert warm_prompt_cache(llm_url, timeout=120)
+    first = pipe.ask("What did North Korea receive in return for artillery shells?")
+    assert first.llm["called"] and first.llm["prompt_cached"] > 0
+    answer = pipe.ask("Who criticized Stoltenberg's remarks about warheads?")
+    llm = answer.llm
+    assert llm["called"] and llm["prompt_evaluated"] > 0 and llm["generated_tokens"] > 0
+    assert llm["prompt_cached"] >= 60  # SmolLM2 tokenises the system prompt to ~110 tokens
+    assert llm["prompt_evaluated"] + llm["prompt_cached"] <= llm["prompt_tokens"] + 16
+
+
 def test_streaming_events_and_verified_answer(pipe):
     events = list(pipe.stream("Who criticized Stoltenberg's remarks about warheads?"))
     kinds = [e.type for e in events]

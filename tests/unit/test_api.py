@@ -75,7 +75,7 @@ def test_extractive_stream_replays_the_answer_and_ends_with_citations():
     provisional = Event("provisional", answer=Answer("q", "draft", [], refused=False))
     chunks = _run(ChunkWriter("rag-extractive", include_usage=False, stream_tokens=True),
                   [Event("retrieval"), provisional, Event("some-future-type"), Event("answer", answer=answer)])
-    assert _content(chunks) == answer.text  # unknown and provisional events are ignored
+    assert _content(chunks) == answer.text  # unknown events are ignored, provisional adds no content
     last = chunks[-1]
     assert last["choices"][0]["finish_reason"] == "stop" and last["refused"] is False
     assert last["citations"] == [{"page": None, "section": None, **CITE.to_dict()}]
@@ -94,6 +94,23 @@ def test_generative_stream_sends_tokens_then_the_verified_answer_on_the_last_chu
     assert chunks[-2]["answer"] == answer.text and chunks[-2]["mode"] == "generative"
     assert chunks[-1]["choices"] == []
     assert chunks[-1]["usage"] == {"prompt_tokens": 120, "completion_tokens": 3, "total_tokens": 123}
+
+
+def test_provisional_answer_comes_first_as_an_extra_field_with_no_content():
+    cite = Citation(n=1, source="s.md", chunk_id="c1", quote="It opens at 3 bar.", start=0, end=18, score=0.9)
+    provisional = Answer("q", "It opens at 3 bar. [1]", [cite], refused=False)
+    answer = Answer("q", "The valve opens at 3 bar [1].", [cite], refused=False, mode="generative",
+                    llm={"called": True, "prompt_tokens": 50})
+    chunks = _run(ChunkWriter("rag-generative", include_usage=False, stream_tokens=True),
+                  [Event("retrieval"), Event("provisional", answer=provisional),
+                   Event("token", text="The valve opens at 3 bar [1]."), Event("answer", answer=answer)])
+    early = [c for c in chunks if "provisional" in c]
+    assert len(early) == 1 and chunks.index(early[0]) == 1  # right after the role chunk
+    assert early[0]["provisional"]["answer"] == provisional.text
+    assert early[0]["provisional"]["citations"][0]["quote"] == "It opens at 3 bar."
+    assert early[0]["choices"][0]["delta"] == {} and early[0]["choices"][0]["finish_reason"] is None
+    assert _content(chunks) == "The valve opens at 3 bar [1]."  # plain clients: the generated text only
+    assert chunks[-1]["answer"] == answer.text and "provisional" not in chunks[-1]
 
 
 def test_verified_only_stream_sends_just_the_verified_text():

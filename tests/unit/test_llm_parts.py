@@ -202,3 +202,31 @@ def test_extractive_ask_imports_no_llm_backend(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "RAG_MODE": "auto"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_sources_are_the_gates_sentences_then_the_best_within_the_char_budget():
+    from types import SimpleNamespace
+
+    from rag.llm.backend import _within_budget
+
+    def scored(key, chars):
+        return SimpleNamespace(sentence=SimpleNamespace(key=key, text="x" * chars))
+
+    chosen = [scored("a", 300), scored("b", 250)]  # over budget alone: always kept
+    rest = [scored("c", 100), scored("d", 90), scored("e", 10)]
+    assert [s.sentence.key for s in _within_budget(chosen, rest, 4, 480)] == ["a", "b"]
+    got = _within_budget([scored("a", 200)], rest, 4, 480)
+    assert [s.sentence.key for s in got] == ["a", "c", "d", "e"]
+    assert [s.sentence.key for s in _within_budget([scored("a", 200)], rest, 2, 480)] == ["a", "c"]
+    assert [s.sentence.key for s in _within_budget([scored("a", 200)], rest, 4, 300)] == ["a", "c"]
+
+
+def test_the_answer_cue_follows_the_question():
+    from rag.llm.prompt import ANSWER_CUE
+
+    user = answer_messages("Who?", _sources(1, 3))[1]["content"]
+    assert user.endswith("Question: Who?\n" + ANSWER_CUE)
+
+
+def test_warm_prompt_cache_reports_a_dead_server_without_raising():
+    assert local.warm_prompt_cache("http://127.0.0.1:9/v1", timeout=2) is False

@@ -115,6 +115,8 @@ def test_empty_or_no_sources_is_a_refusal(verifier):
     ("A is b [1][2].", [("A is b.", [1, 2])]),
     ("No markers here. None here either.", [("No markers here.", []), ("None here either.", [])]),
     ("It rained, as stated in source [1].", [("It rained.", [1])]),
+    ("It rained, which is supported by source [1].", [("It rained.", [1])]),
+    ("It rained, as shown in the sources [1].", [("It rained.", [1])]),
     ("According to the sources [2], it rained.", [("It rained.", [2])]),
 ])
 def test_split_cited_attaches_markers_to_their_sentence(text, expected):
