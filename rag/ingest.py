@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import ConfigError, InputError
 from rag.loaders import UnreadableFile, iter_files, load_file
@@ -41,6 +41,22 @@ META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "bloc
 EMBED_KEYS = ["title", "section"]
 LOCK_NAME = ".ingest.lock"
 LOCK_POLL_S = 0.5
+CHUNK_STEP = 32  # chunks embedded (with their sentences) between two progress reports
+
+
+class ChunkProgress(Protocol):
+    """Called after each step of CHUNK_STEP chunks: `done` of `total` chunks of the current
+    batch of documents are embedded (one file ingested alone = one batch)."""
+
+    def __call__(self, done: int, total: int) -> None: ...
+
+
+def file_sha256(path: Path) -> str:
+    """The hash of a file's bytes (the catalogue's content_hash: same bytes, same hash)."""
+    import hashlib
+
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextmanager
@@ -84,6 +100,7 @@ class SourceRecord:
     title: str
     source: str
     path: str = ""  # set for files, so --prune can tell when they disappear
+    content_hash: str = ""  # sha256 of a file's bytes (duplicates under another name)
 
 
 @dataclass
@@ -139,7 +156,8 @@ def iter_records(files: Iterable[Path], skipped: list[tuple[str, str]]) -> Itera
             skipped.append((str(f), str(exc)))
             continue
         doc_id = doc_id_for(f)
-        yield SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve()))
+        yield SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve()),
+                           content_hash=file_sha256(f))
 
 
 def read_files(paths: Sequence[Path]) -> tuple[list[SourceRecord], list[tuple[str, str]]]:
@@ -275,13 +293,16 @@ class Ingestor:
         self,
         records: Iterable[SourceRecord],
         progress: Callable[[int], None] | None = None,
+        chunk_progress: ChunkProgress | None = None,
     ) -> IngestReport:
+        """`progress(n)`: n more input records handled (per batch); `chunk_progress`: see
+        ChunkProgress (within a batch)."""
         report = IngestReport()
         started = time.perf_counter()
         self.recover()
         for batch in prefetch(self._parse(records, report), depth=1):
             if batch.docs:
-                self._write(batch)
+                self._write(batch, chunk_progress)
                 report.chunks_written += len(batch.nodes)
             if progress:
                 progress(batch.seen)
@@ -307,16 +328,14 @@ class Ingestor:
             nodes = self._splitter(todo_docs) if todo_docs else []
             yield _Batch(todo_recs, todo_docs, nodes, len(group))
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: _Batch, chunk_progress: ChunkProgress | None = None) -> None:
         from rag.catalog import Catalog, DocRow
         from rag.sentence_store import SqliteSentenceStore
 
         ids = [d.doc_id for d in batch.docs]
         self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
         self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
-        self._pipeline.run(nodes=batch.nodes)
-        chunks = [node_chunk(n) for n in batch.nodes]
-        sentences, vectors = self._sentences(chunks)
+        chunks, sentences, vectors = self._embed_steps(batch.nodes, chunk_progress)
         counts: dict[str, int] = {}
         flagged: dict[str, int] = {}
         for c, node in zip(chunks, batch.nodes):
@@ -331,7 +350,27 @@ class Ingestor:
                 SqliteSentenceStore.add(conn, sentences, vectors, chunks)
             for rec, doc in zip(batch.records, batch.docs):
                 Catalog.put(conn, DocRow(rec.doc_id, doc.hash, counts.get(rec.doc_id, 0), rec.source,
-                                         rec.title, rec.path, now, flagged.get(rec.doc_id, 0)))
+                                         rec.title, rec.path, now, flagged.get(rec.doc_id, 0),
+                                         content_hash=rec.content_hash))
+
+    def _embed_steps(self, nodes: list[Any], chunk_progress: ChunkProgress | None):
+        """Embed and write nodes to Chroma, and analyse their sentences, CHUNK_STEP at a time
+        (progress between steps): (chunks, sentences or None, sentence vectors)."""
+        chunks: list[Chunk] = []
+        sentences: list | None = None
+        vectors: list = []
+        for lo in range(0, len(nodes), CHUNK_STEP):
+            part = nodes[lo:lo + CHUNK_STEP]
+            self._pipeline.run(nodes=part)
+            part_chunks = [node_chunk(n) for n in part]
+            part_sentences, part_vectors = self._sentences(part_chunks)
+            chunks += part_chunks
+            if part_sentences is not None:
+                sentences = (sentences or []) + list(part_sentences)
+                vectors += list(part_vectors)
+            if chunk_progress is not None:
+                chunk_progress(lo + len(part), len(nodes))
+        return chunks, sentences, vectors
 
     def _sentences(self, chunks: list[Chunk]):
         """Sentence spans + entities (the analyzer's) and their vectors, or None when off."""

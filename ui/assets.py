@@ -44,3 +44,6 @@ JS = """
   }, true);
 }
 """
+
+from ui.upload_assets import UPLOAD_CSS, with_upload_js  # noqa: E402  (upload guard, start-up notice)
+CSS, JS = CSS + UPLOAD_CSS, with_upload_js(JS)
