@@ -346,7 +346,7 @@ class ChatApp:
                     f"{limits.max_files} files, {uploads.human_size(limits.max_bytes)} each.")
         files = gr.File(file_count="multiple", label="Files to index", elem_id="rag-upload",
                         height=140)
-        gr.HTML(limits_html(limits), padding=False)  # the JS size check's limit and message
+        gr.HTML(limits_html(limits, self.config.hard_max_bytes), padding=False)
         add = gr.Button("Add to index", variant="primary", elem_id="rag-upload-btn")
         result = gr.Markdown(elem_id="rag-upload-result")
         report = gr.JSON(visible=False)

@@ -1,9 +1,11 @@
 """CSS and JS of the upload area and the start-up notice (joined into ui/assets.py).
 
 The JS checks each picked or dropped file's size in the browser, before Gradio uploads it:
-a file above our limit is taken out of the selection and named, with our message, in
-#rag-upload-toobig; the rest go on as usual. So no file of any size meets Gradio's own
-generic error (Gradio's max_file_size is unset; the server's cap is ui.server.ApiGuard's).
+a file above the server's cap (UiConfig.hard_max_bytes) is taken out of the selection and
+named, with our message and our limit, in #rag-upload-toobig; the rest go on as usual (one
+between our limit and the cap reaches the server and gets the same message in the report).
+So no file of any size meets Gradio's own generic error (its max_file_size is unset; the
+server's cap is ui.server.ApiGuard's).
 """
 
 from __future__ import annotations
@@ -82,8 +84,8 @@ def with_upload_js(js: str) -> str:
     return head + brace + UPLOAD_JS + rest
 
 
-def limits_html(limits: UploadLimits) -> str:
-    """What the JS reads the limit from, and where it names the files too large."""
+def limits_html(limits: UploadLimits, cap_bytes: int) -> str:
+    """What the JS reads the cap and our limit from, and where it names the files too large."""
     shown = html.escape(human_size(limits.max_bytes))
-    return (f'<div id="rag-upload-limits" data-max-bytes="{limits.max_bytes}" data-limit="{shown}">'
+    return (f'<div id="rag-upload-limits" data-max-bytes="{cap_bytes}" data-limit="{shown}">'
             '<div id="rag-upload-toobig" role="alert" aria-live="polite"></div></div>')

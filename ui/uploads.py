@@ -226,8 +226,7 @@ def report_markdown(report: dict, esc: Callable[[str], str]) -> str:
             f"**{esc(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)" for a in report["accepted"]]))
     if report.get("duplicates"):
         sections.append(_section(
-            f"Not indexed again, same content as a document already indexed: "
-            f"{len(report['duplicates'])} file(s):",
+            f"Not indexed again, same content as another file: {len(report['duplicates'])} file(s):",
             [f"**{esc(d['name'])}**: same content as {esc(d['duplicate_of'])}" for d in report["duplicates"]]))
     if report.get("rejected"):
         sections.append(_section(f"Rejected {len(report['rejected'])} file(s):", [
