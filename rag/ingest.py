@@ -41,7 +41,7 @@ META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "bloc
 EMBED_KEYS = ["title", "section"]
 LOCK_NAME = ".ingest.lock"
 LOCK_POLL_S = 0.5
-CHUNK_STEP = 32  # chunks embedded (with their sentences) between two progress reports
+CHUNK_STEP = 16  # chunks embedded (with their sentences) between two progress reports
 
 
 class ChunkProgress(Protocol):

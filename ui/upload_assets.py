@@ -54,13 +54,17 @@ UPLOAD_JS = r"""
     };
     window.addEventListener('change', (ev) => {
       const input = ev.target;
-      if (!(input instanceof HTMLInputElement) || input.type !== 'file' || !inUpload(input)) { return; }
+      if (!(input instanceof HTMLInputElement) || input.type !== 'file' || !inUpload(input)
+          || ev.__ragSifted) { return; }
       const keep = sift(input.files || []);
       if (keep === null) { return; }
       ev.stopImmediatePropagation();
       input.files = keep.files;
-      if (keep.files.length) { input.dispatchEvent(new Event('change', {bubbles: true})); }
-      else { input.value = ''; }
+      if (keep.files.length) {
+        const again = new Event('change', {bubbles: true});
+        again.__ragSifted = true;  // the files that may go: Gradio uploads them
+        input.dispatchEvent(again);
+      } else { input.value = ''; }
     }, true);
     window.addEventListener('drop', (ev) => {
       if (!inUpload(ev.target) || !ev.dataTransfer || ev.__ragSifted) { return; }
