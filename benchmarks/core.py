@@ -80,7 +80,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/evaldata/squad2_dev")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--no-startup", action="store_true", help="skip `rag serve` start-up (benchmarks/startup.py)")
+    ap.add_argument("--no-startup", action="store_true",
+                    help="skip `rag serve` start-up (benchmarks/startup.py)")
     args = ap.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-core-"))
     env = env_for(data_dir)

@@ -227,7 +227,8 @@ def report_markdown(report: dict, esc: Callable[[str], str]) -> str:
     if report.get("duplicates"):
         sections.append(_section(
             f"Not indexed again, same content as another file: {len(report['duplicates'])} file(s):",
-            [f"**{esc(d['name'])}**: same content as {esc(d['duplicate_of'])}" for d in report["duplicates"]]))
+            [f"**{esc(d['name'])}**: same content as {esc(d['duplicate_of'])}"
+             for d in report["duplicates"]]))
     if report.get("rejected"):
         sections.append(_section(f"Rejected {len(report['rejected'])} file(s):", [
             f"**{esc(r['name'])}**: {esc(r['reason'])}" for r in report["rejected"]]))

@@ -127,7 +127,8 @@ def test_same_bytes_under_another_name_are_reported_and_indexed_once(server, cli
 def test_a_file_far_above_the_cap_gets_our_message_over_raw_http(server):
     resp = httpx.post(f"{server}gradio_api/upload", timeout=120,
                       files=[("files", ("huge.txt", b"x" * (10 * CAP)))])
-    assert resp.status_code == 413 and resp.text == f"too large: at most 6 files of {SHOWN_LIMIT} each per upload"
+    assert resp.status_code == 413
+    assert resp.text == f"too large: at most 6 files of {SHOWN_LIMIT} each per upload"
     fd = upload_raw(server, "just-above.txt", b"y" * (LIMIT + 1024))  # under the cap: our check
     event, (_md, report, *_) = call_raw(server, "upload_documents", [[fd]])
     assert event == "complete" and report["rejected"] == [{"name": "just-above.txt",
@@ -201,7 +202,8 @@ def test_page_upload_progress_once_sizes_duplicates_and_report(page):
 @needs_chromium
 def test_delete_asks_for_confirmation(page, client, tmp_path):
     body = b"# Ibis memo\nThe Ibis-2 boiler was tested by Ruth Mbeki in 2020.\n"
-    client.predict([gradio_client.handle_file(_write(tmp_path, "ibis.md", body))], api_name="/upload_documents")
+    client.predict([gradio_client.handle_file(_write(tmp_path, "ibis.md", body))],
+                   api_name="/upload_documents")
     page.reload()
     page.get_by_role("tab", name="Documents").click()
     table = page.locator("#rag-docs")
