@@ -354,14 +354,19 @@ class Ingestor:
                                          content_hash=rec.content_hash))
 
     def _embed_steps(self, nodes: list[Any], chunk_progress: ChunkProgress | None):
-        """Embed and write nodes to Chroma, and analyse their sentences, CHUNK_STEP at a time
-        (progress between steps): (chunks, sentences or None, sentence vectors)."""
+        """Embed nodes and analyse their sentences CHUNK_STEP at a time (progress between
+        steps), then write them to Chroma at once, as IngestionPipeline.run does (one add per
+        batch: many small adds make Chroma compact in between, and a full disk then fails
+        there with an opaque error): (chunks, sentences or None, sentence vectors)."""
+        from llama_index.core.ingestion import run_transformations
+
         chunks: list[Chunk] = []
+        embedded: list[Any] = []
         sentences: list | None = None
         vectors: list = []
         for lo in range(0, len(nodes), CHUNK_STEP):
-            part = nodes[lo:lo + CHUNK_STEP]
-            self._pipeline.run(nodes=part)
+            part = run_transformations(nodes[lo:lo + CHUNK_STEP], self._pipeline.transformations)
+            embedded += part
             part_chunks = [node_chunk(n) for n in part]
             part_sentences, part_vectors = self._sentences(part_chunks)
             chunks += part_chunks
@@ -369,7 +374,10 @@ class Ingestor:
                 sentences = (sentences or []) + list(part_sentences)
                 vectors += list(part_vectors)
             if chunk_progress is not None:
-                chunk_progress(lo + len(part), len(nodes))
+                chunk_progress(min(lo + CHUNK_STEP, len(nodes)), len(nodes))
+        with_vectors = [n for n in embedded if n.embedding is not None]
+        if with_vectors:
+            self._pipeline.vector_store.add(with_vectors)
         return chunks, sentences, vectors
 
     def _sentences(self, chunks: list[Chunk]):
