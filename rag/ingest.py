@@ -45,8 +45,10 @@ CHUNK_STEP = 16  # chunks embedded (with their sentences) between two progress r
 
 
 class ChunkProgress(Protocol):
-    """Called after each step of CHUNK_STEP chunks: `done` of `total` chunks of the current
-    batch of documents are embedded (one file ingested alone = one batch)."""
+    """Called after each step of CHUNK_STEP chunks of the current batch of documents (one file
+    ingested alone = one batch): `done` of `total` units, each chunk counting once when it is
+    embedded and once when its sentences are analysed (total = 2 x chunks; x 1 when sentences
+    are not precomputed)."""
 
     def __call__(self, done: int, total: int) -> None: ...
 
@@ -354,30 +356,37 @@ class Ingestor:
                                          content_hash=rec.content_hash))
 
     def _embed_steps(self, nodes: list[Any], chunk_progress: ChunkProgress | None):
-        """Embed nodes and analyse their sentences CHUNK_STEP at a time (progress between
-        steps), then write them to Chroma at once, as IngestionPipeline.run does (one add per
-        batch: many small adds make Chroma compact in between, and a full disk then fails
-        there with an opaque error): (chunks, sentences or None, sentence vectors)."""
+        """Embed nodes CHUNK_STEP at a time, write them to Chroma at once (as
+        IngestionPipeline.run does: many small adds make Chroma compact in between, and a full
+        disk then fails there with an opaque error), then analyse their sentences CHUNK_STEP
+        chunks at a time; progress after each step (see ChunkProgress).
+        Returns (chunks, sentences or None, sentence vectors)."""
         from llama_index.core.ingestion import run_transformations
 
-        chunks: list[Chunk] = []
-        embedded: list[Any] = []
-        sentences: list | None = None
-        vectors: list = []
-        for lo in range(0, len(nodes), CHUNK_STEP):
-            part = run_transformations(nodes[lo:lo + CHUNK_STEP], self._pipeline.transformations)
-            embedded += part
-            part_chunks = [node_chunk(n) for n in part]
-            part_sentences, part_vectors = self._sentences(part_chunks)
-            chunks += part_chunks
-            if part_sentences is not None:
-                sentences = (sentences or []) + list(part_sentences)
-                vectors += list(part_vectors)
+        steps = range(0, len(nodes), CHUNK_STEP)
+        total = len(nodes) * (2 if self.analyzer is not None and self.settings.precompute_sentences else 1)
+
+        def tell(done: int) -> None:
             if chunk_progress is not None:
-                chunk_progress(min(lo + CHUNK_STEP, len(nodes)), len(nodes))
+                chunk_progress(min(done, total), total)
+
+        embedded: list[Any] = []
+        for lo in steps:
+            embedded += run_transformations(nodes[lo:lo + CHUNK_STEP], self._pipeline.transformations)
+            tell(lo + CHUNK_STEP)
         with_vectors = [n for n in embedded if n.embedding is not None]
         if with_vectors:
             self._pipeline.vector_store.add(with_vectors)
+        chunks = [node_chunk(n) for n in embedded]
+        if total == len(nodes):
+            return chunks, None, []
+        sentences: list = []
+        vectors: list = []
+        for lo in steps:
+            part_sentences, part_vectors = self._sentences(chunks[lo:lo + CHUNK_STEP])
+            sentences += list(part_sentences or [])
+            vectors += list(part_vectors or [])
+            tell(len(nodes) + lo + CHUNK_STEP)
         return chunks, sentences, vectors
 
     def _sentences(self, chunks: list[Chunk]):

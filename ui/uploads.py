@@ -250,4 +250,4 @@ class UploadProgress:
         share = done / total if total else 1.0
         self.progress((self.index + share) / self.files,
                       desc=f"Indexing {self.name} ({self.index + 1}/{self.files}): "
-                           f"{done}/{total} chunks")
+                           f"chunks and their sentences, step {done}/{total}")

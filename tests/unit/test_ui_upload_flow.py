@@ -64,7 +64,7 @@ def test_progress_moves_per_file_and_per_chunk_step():
     bar.chunks(10, 10)
     values = [v for v, _ in seen]
     assert values == [0.0, 0.25, 0.5, 0.5, 1.0]
-    assert seen[1][1] == "Indexing a.md (1/2): 32/64 chunks" and seen[3][1] == "Reading b.md (2/2)"
+    assert seen[1][1] == "Indexing a.md (1/2): chunks and their sentences, step 32/64" and seen[3][1] == "Reading b.md (2/2)"
 
 
 @pytest.fixture
