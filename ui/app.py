@@ -370,13 +370,13 @@ class ChatApp:
         delete.click(self.ask_delete, inputs=select, outputs=[question, confirm, note],
                      api_visibility="private")
         no.click(hide, outputs=confirm, api_visibility="private")
-        select.change(hide, outputs=confirm, api_visibility="private")
+        select.input(hide, outputs=confirm, api_visibility="private")  # another document picked
         yes.click(self.delete, inputs=select, outputs=[note, *docs_out],
                   api_name="delete_document", concurrency_id=WRITES, concurrency_limit=1,
                   show_progress_on=[note]).then(hide, outputs=confirm, api_visibility="private")
         reindex.click(self.reindex, inputs=select, outputs=[note, *docs_out],
                       api_name="reindex_document", concurrency_id=WRITES, concurrency_limit=1)
-        table.select(_row_doc_id, outputs=select, api_visibility="private")
+        table.select(_row_pick, outputs=[select, confirm], api_visibility="private")
         return table, select
 
 
@@ -392,6 +392,11 @@ def _provisional_messages(answer, uid: str, draft: str) -> list[dict]:
 def _row_doc_id(evt: gr.SelectData) -> str | None:
     row = evt.row_value or []
     return row[-1] if row else None
+
+
+def _row_pick(evt: gr.SelectData) -> tuple:
+    """A table row picks its document; a pending delete confirmation goes (same update)."""
+    return _row_doc_id(evt), gr.update(visible=False)
 
 
 def build_page(chat: ChatApp) -> gr.Blocks:
