@@ -1,7 +1,8 @@
 """Documents as a table: one row per indexed document, in the lexical index's SQLite file.
 
-Columns: doc_id, content hash (llama-index Document.hash), chunk count, source, title, path,
-ingest time, and a `pending` flag. Ingest marks a document pending (committed) before it
+Columns: doc_id, hash (llama-index Document.hash: text and metadata), chunk count, source,
+title, path, ingest time, a `pending` flag, and content_hash (sha256 of a file's bytes: the
+same file under another name has the same one). Ingest marks a document pending (committed) before it
 touches Chroma, and clears the flag in the same transaction that writes its lexical rows;
 a killed ingest therefore leaves pending rows, and the next run deletes those documents'
 chunks from Chroma and from the lexical index before anything else (rag/ingest.py).
@@ -12,6 +13,7 @@ chunks from Chroma and from the lexical index before anything else (rag/ingest.p
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -19,16 +21,18 @@ from dataclasses import dataclass
 
 from rag.lexical import IndexDB
 
+log = logging.getLogger(__name__)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents(
     doc_id TEXT PRIMARY KEY, hash TEXT NOT NULL DEFAULT '', chunks INTEGER NOT NULL DEFAULT 0,
     source TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', path TEXT NOT NULL DEFAULT '',
     ingested_at REAL NOT NULL DEFAULT 0, flagged INTEGER NOT NULL DEFAULT 0,
-    pending INTEGER NOT NULL DEFAULT 0);
+    pending INTEGER NOT NULL DEFAULT 0, content_hash TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS documents_pending ON documents(pending) WHERE pending = 1;
 """
 
-COLUMNS = "doc_id, hash, chunks, source, title, path, ingested_at, flagged, pending"
+COLUMNS = "doc_id, hash, chunks, source, title, path, ingested_at, flagged, pending, content_hash"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class DocRow:
     ingested_at: float
     flagged: int = 0  # instruction-like sentences found at ingest (rag/injection.py)
     pending: bool = False
+    content_hash: str = ""  # sha256 of the file's bytes ("" for records that are not files)
 
     def to_dict(self) -> dict:
         """The row shape RagService.list_documents has always returned (plus ingest time)."""
@@ -74,6 +79,25 @@ class Catalog:
         return [DocRow(*r) for r in self.db.query(
             f"SELECT {COLUMNS} FROM documents WHERE pending = 0 ORDER BY doc_id")]
 
+    def with_content(self, content_hash: str) -> list[str]:
+        """Committed documents whose file had exactly these bytes (sha256)."""
+        if not content_hash:
+            return []
+        return [r[0] for r in self.db.query(
+            "SELECT doc_id FROM documents WHERE pending = 0 AND content_hash = ? ORDER BY doc_id",
+            (content_hash,))]
+
+    def missing_content_hashes(self) -> list[tuple[str, str, float]]:
+        """(doc_id, path, ingested_at) of committed file documents indexed before content
+        hashes existed."""
+        return [(r[0], r[1], r[2]) for r in self.db.query(
+            "SELECT doc_id, path, ingested_at FROM documents"
+            " WHERE pending = 0 AND content_hash = '' AND path != ''")]
+
+    def set_content_hash(self, doc_id: str, content_hash: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE documents SET content_hash = ? WHERE doc_id = ?", (content_hash, doc_id))
+
     def pending(self) -> list[str]:
         return [r[0] for r in self.db.query("SELECT doc_id FROM documents WHERE pending = 1")]
 
@@ -94,9 +118,9 @@ class Catalog:
     @staticmethod
     def put(conn: sqlite3.Connection, row: DocRow) -> None:
         conn.execute(
-            f"INSERT OR REPLACE INTO documents({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            f"INSERT OR REPLACE INTO documents({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (row.doc_id, row.hash, row.chunks, row.source, row.title, row.path,
-             row.ingested_at or time.time(), row.flagged),
+             row.ingested_at or time.time(), row.flagged, row.content_hash),
         )
 
     @staticmethod
@@ -110,7 +134,21 @@ def open_index_db(settings) -> IndexDB:
     from rag.doc_texts import SCHEMA as DOC_TEXTS
     from rag.sentence_store import SCHEMA as SENTENCES
 
-    return IndexDB(settings.index_path, schemas=[SCHEMA, SENTENCES, DOC_TEXTS])
+    db = IndexDB(settings.index_path, schemas=[SCHEMA, SENTENCES, DOC_TEXTS])
+    add_content_hash_column(db)
+    return db
+
+
+def add_content_hash_column(db: IndexDB) -> None:
+    """Catalogues written before content hashes get the column (empty until re-indexed)."""
+    with db.lock:
+        columns = {r[1] for r in db.conn.execute("PRAGMA table_info(documents)")}
+        if "content_hash" not in columns:
+            try:
+                db.conn.execute("ALTER TABLE documents ADD COLUMN content_hash TEXT NOT NULL DEFAULT ''")
+            except sqlite3.OperationalError:  # another process added it first
+                log.debug("content_hash column already added", exc_info=True)
+        db.conn.execute("CREATE INDEX IF NOT EXISTS documents_content ON documents(content_hash)")
 
 
 def migrate_legacy(settings, store, db: IndexDB) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import ConfigError, InputError
 from rag.loaders import UnreadableFile, iter_files, load_file
@@ -41,6 +41,23 @@ META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "bloc
 EMBED_KEYS = ["title", "section"]
 LOCK_NAME = ".ingest.lock"
 LOCK_POLL_S = 0.5
+EMBED_STEP = 64  # texts (chunks, then their distinct sentences) embedded between two progress reports
+
+
+class ChunkProgress(Protocol):
+    """Called after each step of EMBED_STEP texts embedded for the current batch of documents
+    (one file ingested alone = one batch): `done` of `total` texts, the batch's chunks and
+    their distinct sentences (spaCy has analysed them already, in the parsing thread)."""
+
+    def __call__(self, done: int, total: int) -> None: ...
+
+
+def file_sha256(path: Path) -> str:
+    """The hash of a file's bytes (the catalogue's content_hash: same bytes, same hash)."""
+    import hashlib
+
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextmanager
@@ -84,6 +101,7 @@ class SourceRecord:
     title: str
     source: str
     path: str = ""  # set for files, so --prune can tell when they disappear
+    content_hash: str = ""  # sha256 of a file's bytes (duplicates under another name)
 
 
 @dataclass
@@ -139,7 +157,8 @@ def iter_records(files: Iterable[Path], skipped: list[tuple[str, str]]) -> Itera
             skipped.append((str(f), str(exc)))
             continue
         doc_id = doc_id_for(f)
-        yield SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve()))
+        yield SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve()),
+                           content_hash=file_sha256(f))
 
 
 def read_files(paths: Sequence[Path]) -> tuple[list[SourceRecord], list[tuple[str, str]]]:
@@ -283,13 +302,16 @@ class Ingestor:
         self,
         records: Iterable[SourceRecord],
         progress: Callable[[int], None] | None = None,
+        chunk_progress: ChunkProgress | None = None,
     ) -> IngestReport:
+        """`progress(n)`: n more input records handled (per batch); `chunk_progress`: see
+        ChunkProgress (within a batch)."""
         report = IngestReport()
         started = time.perf_counter()
         self.recover()
         for batch in prefetch(self._parse(records, report), depth=1):
             if batch.docs:
-                self._write(batch)
+                self._write(batch, chunk_progress)
                 report.chunks_written += len(batch.nodes)
             if progress:
                 progress(batch.seen)
@@ -322,19 +344,21 @@ class Ingestor:
             return None
         return self.analyzer.analyze(chunks)
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: _Batch, chunk_progress: ChunkProgress | None = None) -> None:
         ids = [d.doc_id for d in batch.docs]
         self.catalog.mark_pending(ids)  # the trace a kill from here on leaves
         self.store.delete_docs(ids)  # old chunks, and any a killed run left behind
-        vectors = self._embed(batch)
+        vectors = self._embed(batch, chunk_progress)
         with self.store.guard():  # a Chroma server lost mid-write: StoreUnavailableError
             self._pipeline.run(nodes=batch.nodes)  # injection marks, then Chroma
         self._commit(batch, vectors)
 
-    def _embed(self, batch: _Batch) -> list[list[float]] | None:
+    def _embed(self, batch: _Batch,
+               chunk_progress: ChunkProgress | None = None) -> list[list[float]] | None:
         """Chunks (their embed text: title + section + text) and the batch's distinct sentences
         in ONE embedder call (length-sorted batches across both); chunk vectors go on the
-        nodes, sentence vectors (one per stored sentence, in order) are returned."""
+        nodes, sentence vectors (one per stored sentence, in order) are returned. With
+        `chunk_progress`, the texts go in steps of EMBED_STEP, reported after each."""
         from llama_index.core.schema import MetadataMode
 
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in batch.nodes]
@@ -343,7 +367,7 @@ class Ingestor:
             if sent.key not in slot:  # a sentence in two overlapping chunks is embedded once
                 slot[sent.key] = len(texts)
                 texts.append(sent.text)
-        vecs = self.embedder.embed(texts)
+        vecs = self._embed_texts(texts, chunk_progress)
         for node, vec in zip(batch.nodes, vecs):
             node.embedding = vec
         if batch.sentences is None:
@@ -371,8 +395,18 @@ class Ingestor:
                 SqliteSentenceStore.add(conn, batch.sentences, vectors or [], batch.chunks)
             for rec, doc in zip(batch.records, batch.docs):
                 Catalog.put(conn, DocRow(rec.doc_id, doc.hash, counts.get(rec.doc_id, 0), rec.source,
-                                         rec.title, rec.path, now, flagged.get(rec.doc_id, 0)))
+                                         rec.title, rec.path, now, flagged.get(rec.doc_id, 0),
+                                         content_hash=rec.content_hash))
                 DocTexts.put(conn, rec.doc_id, rec.text)  # what the offsets index (the viewer's)
+
+    def _embed_texts(self, texts: list[str], chunk_progress: ChunkProgress | None) -> list:
+        if chunk_progress is None:
+            return self.embedder.embed(texts)
+        vecs: list = []
+        for lo in range(0, len(texts), EMBED_STEP):
+            vecs += self.embedder.embed(texts[lo:lo + EMBED_STEP])
+            chunk_progress(min(lo + EMBED_STEP, len(texts)), len(texts))
+        return vecs
 
     # --- delete / prune ---------------------------------------------------------------
     def delete(self, doc_ids: list[str]) -> None:

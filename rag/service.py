@@ -19,7 +19,7 @@ from rag.types import Answer, Event, Hit
 
 if TYPE_CHECKING:
     from rag.embeddings import Embedder
-    from rag.ingest import IngestReport, SourceRecord
+    from rag.ingest import ChunkProgress, IngestReport, SourceRecord
     from rag.llm.backend import LocalLLM
     from rag.pipeline import AnswerPipeline
     from rag.settings import Settings
@@ -127,21 +127,25 @@ class RagService:
 
     # --- ingest ---------------------------------------------------------------
     def ingest_records(self, records: Sequence[SourceRecord],
-                       progress: Callable[[int], None] | None = None) -> IngestReport:
+                       progress: Callable[[int], None] | None = None,
+                       chunk_progress: ChunkProgress | None = None) -> IngestReport:
         with self.writing():
-            report = self.ingestor.ingest(records, progress)
+            report = self.ingestor.ingest(records, progress, chunk_progress)
         self.retriever.refresh()
         return report
 
     def ingest_paths(self, paths: Sequence[Path], prune: bool = False,
-                     progress_factory: Callable[[int], Callable[[int], None]] | None = None) -> IngestReport:
+                     progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+                     chunk_progress: ChunkProgress | None = None) -> IngestReport:
+        """`progress_factory(n_files)` → a callback told of each batch of files done;
+        `chunk_progress(done, total)`: chunks embedded within the current batch."""
         from rag.ingest import file_still_exists, iter_records, list_files
 
         files, skipped = list_files(paths)
         progress = progress_factory(len(files)) if progress_factory else None
         with self.writing():
             ingestor = self.ingestor
-            report = ingestor.ingest(iter_records(files, skipped), progress)
+            report = ingestor.ingest(iter_records(files, skipped), progress, chunk_progress)
             report.skipped = skipped
             if prune:
                 report.removed = ingestor.prune(file_still_exists)
@@ -216,6 +220,18 @@ class RagService:
         flagged: instruction-like sentences found at ingest, withheld from answers), from the
         catalogue: O(documents), no chunk is read."""
         return [row.to_dict() for row in self.catalog.rows()]
+
+    def documents_with_content(self, content_hash: str) -> list[str]:
+        """Indexed documents whose file had exactly these bytes (sha256 of the file), e.g.
+        the same file under another name. Documents indexed before content hashes were kept
+        get theirs from their file, if it is unchanged since it was indexed."""
+        from rag.ingest import file_sha256
+
+        for doc_id, path, ingested_at in self.catalog.missing_content_hashes():
+            file = Path(path)
+            if file.is_file() and file.stat().st_mtime <= ingested_at:
+                self.catalog.set_content_hash(doc_id, file_sha256(file))
+        return self.catalog.with_content(content_hash)
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove one document from Chroma, the lexical index and the catalogue;

@@ -48,6 +48,7 @@ MAX_MESSAGES = 200
 MAX_TOTAL_CHARS = 200_000  # all messages together (the question alone: settings.max_question_chars)
 MAX_TOP_K = 50
 RETRY_AFTER_S = 2
+LOAD_WAIT_S = 120.0  # a request sent while the server loads its models waits this long, then 503
 REJECTED_PARAMS = ("tools", "tool_choice", "functions", "function_call")
 
 
@@ -262,8 +263,15 @@ class RejectedFile(BaseModel):
     reason: str
 
 
+class DuplicateFile(BaseModel):
+    name: str
+    duplicate_of: str = Field(description="the indexed document (or earlier file) with the same bytes")
+
+
 class UploadReport(BaseModel):
     accepted: list[AcceptedFile]
+    duplicates: list[DuplicateFile] = Field(default_factory=list, description=(
+        "files whose bytes are already indexed under another name: not indexed again"))
     rejected: list[RejectedFile]
 
 
@@ -280,10 +288,11 @@ class LlmHealth(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
-    documents: int
-    chunks: int
-    embedder: str
+    status: Literal["ok", "loading"] = Field("ok", description=(
+        "loading: the page is served, the models are still loading (counts are null)"))
+    documents: int | None
+    chunks: int | None
+    embedder: str | None
     llm: LlmHealth
 
 
@@ -315,6 +324,17 @@ class ApiContext:
     @property
     def gate(self):
         return self.chat.gate
+
+    @property
+    def loading(self) -> bool:
+        loader = getattr(self.chat, "loader", None)  # none: nothing to load (in-process use)
+        return loader is not None and not loader.ready
+
+    def await_loading(self) -> None:
+        """Wait (in the threadpool) for start-up loading; 503 if it takes too long."""
+        if self.loading and not self.chat.loader.wait(LOAD_WAIT_S):
+            raise ApiError(503, "the server is still loading its models; retry shortly",
+                           "server_error", "loading", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _auth_dependency(ctx: ApiContext) -> Callable:
@@ -429,6 +449,7 @@ def provisional_of(answer: Answer) -> dict:
 
 def start_stream(ctx: ApiContext, call: ChatCall) -> Iterator[Event]:
     """The service's event stream, first event already computed (validation errors raise here)."""
+    ctx.await_loading()
     with ctx.gate.read():  # retrieval happens before the first event
         if ctx.svc.store.count() == 0:
             raise InputError("no documents are indexed yet: upload some first (POST /v1/documents)")
@@ -578,6 +599,7 @@ def _hit_out(rank: int, hit: Hit) -> dict:
 
 
 def retrieve(ctx: ApiContext, req: RetrieveRequest) -> dict:
+    ctx.await_loading()
     with ctx.gate.read():
         hits = ctx.svc.retrieve(req.question, top_k=req.top_k)
     return {"object": "list", "question": req.question,
@@ -585,6 +607,7 @@ def retrieve(ctx: ApiContext, req: RetrieveRequest) -> dict:
 
 
 def list_documents(ctx: ApiContext) -> dict:
+    ctx.await_loading()
     with ctx.gate.read():
         docs = ctx.svc.list_documents()
     return {"object": "list", "data": [{k: d[k] for k in ("doc_id", "source", "title", "chunks")}
@@ -608,6 +631,7 @@ def _save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
 
 def ingest_uploads(ctx: ApiContext, files: list[UploadFile]) -> dict:
     limits = ctx.chat.config.limits
+    ctx.await_loading()
     tmp = Path(tempfile.mkdtemp(prefix="rag-api-upload-"))
     try:
         paths = [str(_save_upload(f, tmp / str(i), limits.max_bytes)) for i, f in enumerate(files)]
@@ -617,6 +641,7 @@ def ingest_uploads(ctx: ApiContext, files: list[UploadFile]) -> dict:
 
 
 def delete_document(ctx: ApiContext, doc_id: str) -> dict:
+    ctx.await_loading()
     if not ctx.chat.delete_document(doc_id):
         raise ApiError(404, f"no such document: {doc_id}", code="document_not_found", param="doc_id")
     return {"id": doc_id, "object": "document", "deleted": True}
@@ -626,11 +651,13 @@ def health(ctx: ApiContext) -> dict:
     from rag.llm.client import probe, resolve_endpoint
     from ui.llm_status import PROBE_TIMEOUT_S
 
-    status = ctx.svc.status()
     endpoint = resolve_endpoint(ctx.svc.settings)
     llm = {"configured": endpoint is not None}
     if endpoint is not None:
         llm.update(reachable=probe(endpoint, PROBE_TIMEOUT_S), model=endpoint.model)
+    if ctx.loading:  # the page is served; the index is not opened yet
+        return {"status": "loading", "documents": None, "chunks": None, "embedder": None, "llm": llm}
+    status = ctx.svc.status()
     return {"status": "ok", "documents": status["documents"], "chunks": status["chunks"],
             "embedder": status["embedder"], "llm": llm}
 

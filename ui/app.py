@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -19,9 +18,12 @@ from ui import render, uploads
 from ui.assets import CSS, JS
 from ui.conversations import ConversationsPanel, ConversationStore
 from ui.eval_view import EvalView
+from ui.config import UiConfig  # noqa: F401  (importable without gradio, for `rag serve`)
 from ui.gate import Gate, Limiter
+from ui.loading import LOADING_TEXT, STILL_LOADING, ServiceLoader
 from ui.llm_status import default_mode, endpoint_status, llm_configured, mode_choices
 from ui.streaming import answer_events, replay
+from ui.upload_assets import limits_html
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +35,11 @@ EXAMPLES = [
 DOC_HEADERS = ["Document", "Title", "Chunks", "Flagged", "Indexed as"]  # "Indexed as" last
 WRITES = "index-writes"  # one concurrency group for everything that changes the index
 LOCAL_STATUS_EVERY_S = 3.0
+LOADING_POLL_S = 1.0  # the page asks whether start-up loading is done
+WRITE_LOAD_WAIT_S = 600.0  # an upload (delete, re-index) sent while loading waits this long
 PROVISIONAL_NOTE = ("Provisional: quoted from your documents while the model writes its "
                     "answer (stop it to keep this one).")
 DRAFT_TITLE = "Model draft (unverified)"
-
-
-@dataclass(frozen=True)
-class UiConfig:
-    limits: uploads.UploadLimits = field(default_factory=uploads.UploadLimits)
-    queue_size: int = 16
-    concurrency: int = 2
-    title: str = "Ask your documents"
-
-    @property
-    def hard_max_bytes(self) -> int:
-        """Gradio's own cap: above ours, so files in between get our clear message."""
-        return 2 * self.limits.max_bytes + 1024 * 1024
 
 
 def _error_html(text: str) -> str:
@@ -65,8 +56,10 @@ def _msg(content: str, **metadata) -> dict:
 class ChatApp:
     """Handlers bound to one RagService, and the Blocks that wire them."""
 
-    def __init__(self, svc, config: UiConfig | None = None, limiter: Limiter | None = None) -> None:
+    def __init__(self, svc, config: UiConfig | None = None, limiter: Limiter | None = None,
+                 loader: ServiceLoader | None = None) -> None:
         self.svc = svc
+        self.loader = loader or ServiceLoader.done()  # start-up loading of the heavy parts
         self.settings = svc.settings
         self.config = config or UiConfig()
         self.gate = Gate()
@@ -89,6 +82,9 @@ class ChatApp:
     def respond(self, message: str, history: list[dict], mode: str | None,
                 top_k: float | None) -> Iterator[list[dict]]:
         k = int(top_k) if top_k else None
+        if not self.loader.ready:  # an answer, not an error: the server has just started
+            yield [_msg(f'<div class="rag-notice">{render.esc(STILL_LOADING)}</div>')]
+            return
         yield [_msg("", title="Searching your documents…", status="pending")]
         try:
             with self.limiter.hold():
@@ -130,6 +126,8 @@ class ChatApp:
         """Answer one question (mode: extractive | generative | auto; "" = configured).
 
         The answer as JSON, as `rag ask --json` prints it."""
+        if not self.loader.wait(WRITE_LOAD_WAIT_S):
+            raise gr.Error(STILL_LOADING)
         try:
             with self.limiter.hold(), self.gate.read():
                 answer = self.svc.ask(question, top_k=int(top_k) or None, mode=mode or None)
@@ -164,34 +162,68 @@ class ChatApp:
         return gr.update(value=rows), gr.update(choices=choices, value=keep), summary
 
     def refresh(self) -> tuple:
-        return self._docs_outputs()
+        if not self.loader.ready:  # the table fills in once loading is done (loading_tick)
+            return (gr.update(value=[]), gr.update(choices=[], value=None),
+                    "**Index:** loading…", self.loading_banner())
+        return (*self._docs_outputs(), self.loading_banner())
+
+    def loading_banner(self):
+        return gr.update(value=LOADING_TEXT if not self.loader.ready else "",
+                         visible=not self.loader.ready)
+
+    def loading_tick(self) -> tuple:
+        """While loading: nothing changes; once done: the documents, and the timer stops."""
+        if not self.loader.ready:
+            return (gr.skip(), gr.skip(), gr.skip(), self.loading_banner(), gr.skip())
+        return (*self.refresh(), gr.Timer(active=False))
+
+    def _await_loading(self, progress) -> None:
+        if not self.loader.ready:
+            progress(0, desc="Waiting for the models to load")
+        if not self.loader.wait(WRITE_LOAD_WAIT_S):
+            raise InputError(STILL_LOADING)
 
     def upload(self, files: list[str] | None, progress=gr.Progress()) -> tuple:
         try:
+            self._await_loading(progress)
             report = self.ingest_uploads(files or [], progress)
+        except RagError as exc:
+            report = {"accepted": [], "duplicates": [], "rejected": [
+                {"name": Path(f).name, "reason": self._scrub(str(exc))} for f in files or []]}
         finally:  # our copy is in data/uploads; Gradio's would stay downloadable
             uploads.forget_cached(files or [], self.gradio_cache)
-        return (self._upload_markdown(report), report, *self._docs_outputs(), None)
+        return (uploads.report_markdown(report, render.esc), report, *self._docs_outputs(), None)
 
     def ingest_uploads(self, files: list[str], progress=lambda *a, **k: None) -> dict:
-        """Check, store and index uploaded files: {"accepted": [...], "rejected": [...]}."""
+        """Check, store and index uploaded files: {"accepted": [...], "duplicates": [...],
+        "rejected": [...]}. Files whose bytes are already indexed under another name (or
+        came earlier in the same upload) are duplicates: reported, not indexed twice."""
         progress(0, desc="Checking files")
         checked = uploads.check_files(files, self.config.limits)
         rejected = [{"name": r.name, "reason": r.reason} for r in checked.rejected]
+        with self.gate.read():
+            todo, dups = uploads.split_duplicates(checked.accepted, self.svc.documents_with_content,
+                                                  self._upload_doc_id)
         accepted = []
-        total = len(checked.accepted)
-        for i, (name, src) in enumerate(checked.accepted):
-            progress(i / max(total, 1), desc=f"Indexing {name} ({i + 1}/{total})")
-            outcome = self._ingest_one(name, src)
+        bar = uploads.UploadProgress(progress, len(todo))
+        for i, (name, src) in enumerate(todo):
+            bar.file(i, name)
+            outcome = self._ingest_one(name, src, bar.chunks)
             (accepted if "doc_id" in outcome else rejected).append(outcome)
         progress(1.0, desc="Done")
-        return {"accepted": accepted, "rejected": rejected}
+        duplicates = [{"name": d.name, "duplicate_of": self.shown(d.of)} for d in dups]
+        return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
-    def _ingest_one(self, name: str, src: Path) -> dict:
+    def _upload_doc_id(self, name: str) -> str:
+        from rag.ingest import doc_id_for
+
+        return doc_id_for(self.upload_dir / name)
+
+    def _ingest_one(self, name: str, src: Path, chunk_progress=None) -> dict:
         dest = uploads.store(name, src, self.upload_dir)
         try:
             with self.gate.write():
-                report = self.svc.ingest_paths([dest])
+                report = self.svc.ingest_paths([dest], chunk_progress=chunk_progress)
         except RagError as exc:
             dest.unlink(missing_ok=True)
             return {"name": name, "reason": self._scrub(str(exc))}
@@ -206,22 +238,19 @@ class ChatApp:
     def _chunks_of(self, doc_id: str) -> int:
         return next((d["chunks"] for d in self.svc.list_documents() if d["doc_id"] == doc_id), 0)
 
-    @staticmethod
-    def _upload_markdown(report: dict) -> str:
-        lines = []
-        if report["accepted"]:
-            lines.append(f"**Indexed {len(report['accepted'])} file(s):**")
-            lines += [f"- **{render.esc(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)"
-                      for a in report["accepted"]]
-        if report["rejected"]:
-            lines.append(f"**Rejected {len(report['rejected'])} file(s):**")
-            lines += [f"- **{render.esc(r['name'])}**: {render.esc(r['reason'])}"
-                      for r in report["rejected"]]
-        return "\n".join(lines) or "No files received."
+    def ask_delete(self, doc_id: str | None) -> tuple:
+        """The confirmation shown before a delete: (question, its row, note)."""
+        if not doc_id:
+            return "", gr.update(visible=False), "Pick a document first."
+        shown = render.esc(self.shown(self._doc_id(doc_id)))
+        return (f"Delete **{shown}** from the index (and its uploaded copy)? This cannot be undone.",
+                gr.update(visible=True), "")
 
     def delete(self, doc_id: str | None) -> tuple:
         if not doc_id:
             return ("Pick a document first.", *self._docs_outputs())
+        if not self.loader.wait(WRITE_LOAD_WAIT_S):
+            return (STILL_LOADING, *self._docs_outputs())
         shown = render.esc(self.shown(self._doc_id(doc_id)))
         found = self.delete_document(doc_id)
         note = f"Deleted **{shown}**." if found else f"{shown} was not indexed."
@@ -248,6 +277,8 @@ class ChatApp:
     def reindex(self, doc_id: str | None) -> tuple:
         if not doc_id:
             return ("Pick a document first.", *self._docs_outputs())
+        if not self.loader.wait(WRITE_LOAD_WAIT_S):
+            return (STILL_LOADING, *self._docs_outputs())
         try:
             with self.gate.write():
                 doc_id = self._doc_id(doc_id)
@@ -267,6 +298,8 @@ class ChatApp:
         with gr.Blocks(title=self.config.title, analytics_enabled=False, fill_height=True,
                        delete_cache=(3600, 3600)) as demo:  # Gradio's copies of uploads
             mode, top_k, summary = self._sidebar()
+            banner = gr.Markdown(LOADING_TEXT if not self.loader.ready else "", elem_id="rag-loading",
+                                 visible=not self.loader.ready)
             with gr.Tabs():
                 with gr.Tab("Chat", id="chat"):
                     self.chats.wire(demo, self._chat(mode, top_k))
@@ -275,7 +308,11 @@ class ChatApp:
                 with gr.Tab("Evaluation", id="evaluation") as eval_tab:
                     self.evals.render(eval_tab)
             gr.api(self.ask_api, api_name="ask")
-            demo.load(self.refresh, outputs=[table, select, summary], api_visibility="private")
+            demo.load(self.refresh, outputs=[table, select, summary, banner], api_visibility="private")
+            if not self.loader.ready:  # start-up: the page is served before the models load
+                timer = gr.Timer(LOADING_POLL_S)
+                timer.tick(self.loading_tick, outputs=[table, select, summary, banner, timer],
+                           api_visibility="private", show_progress="hidden")
         return demo
 
     def _sidebar(self):
@@ -318,6 +355,7 @@ class ChatApp:
                     f"{limits.max_files} files, {uploads.human_size(limits.max_bytes)} each.")
         files = gr.File(file_count="multiple", label="Files to index", elem_id="rag-upload",
                         height=140)
+        gr.HTML(limits_html(limits, self.config.hard_max_bytes), padding=False)
         add = gr.Button("Add to index", variant="primary", elem_id="rag-upload-btn")
         result = gr.Markdown(elem_id="rag-upload-result")
         report = gr.JSON(visible=False)
@@ -327,16 +365,27 @@ class ChatApp:
         with gr.Row():
             select = gr.Dropdown(label="Document", choices=[], scale=3, elem_id="rag-doc-select")
             reindex = gr.Button("Re-index", scale=1)
-            delete = gr.Button("Delete", variant="stop", scale=1)
-        note = gr.Markdown()
+            delete = gr.Button("Delete", variant="stop", scale=1, elem_id="rag-delete-btn")
+        with gr.Row(visible=False, elem_id="rag-delete-confirm") as confirm:
+            question = gr.Markdown(elem_id="rag-delete-question")
+            yes = gr.Button("Yes, delete", variant="stop", scale=0, elem_id="rag-delete-yes")
+            no = gr.Button("Cancel", scale=0, elem_id="rag-delete-no")
+        note = gr.Markdown(elem_id="rag-doc-note")
         docs_out = [table, select, summary]
         add.click(self.upload, inputs=files, outputs=[result, report, *docs_out, files],
-                  api_name="upload_documents", concurrency_id=WRITES, concurrency_limit=1)
-        delete.click(self.delete, inputs=select, outputs=[note, *docs_out],
-                     api_name="delete_document", concurrency_id=WRITES, concurrency_limit=1)
+                  api_name="upload_documents", concurrency_id=WRITES, concurrency_limit=1,
+                  show_progress_on=[result])  # one progress bar, not one per output
+        hide = lambda: gr.update(visible=False)  # noqa: E731
+        delete.click(self.ask_delete, inputs=select, outputs=[question, confirm, note],
+                     api_visibility="private")
+        no.click(hide, outputs=confirm, api_visibility="private")
+        select.input(hide, outputs=confirm, api_visibility="private")  # another document picked
+        yes.click(self.delete, inputs=select, outputs=[note, *docs_out],
+                  api_name="delete_document", concurrency_id=WRITES, concurrency_limit=1,
+                  show_progress_on=[note]).then(hide, outputs=confirm, api_visibility="private")
         reindex.click(self.reindex, inputs=select, outputs=[note, *docs_out],
                       api_name="reindex_document", concurrency_id=WRITES, concurrency_limit=1)
-        table.select(_row_doc_id, outputs=select, api_visibility="private")
+        table.select(_row_pick, outputs=[select, confirm], api_visibility="private")
         return table, select
 
 
@@ -354,6 +403,11 @@ def _row_doc_id(evt: gr.SelectData) -> str | None:
     return row[-1] if row else None
 
 
+def _row_pick(evt: gr.SelectData) -> tuple:
+    """A table row picks its document; a pending delete confirmation goes (same update)."""
+    return _row_doc_id(evt), gr.update(visible=False)
+
+
 def build_page(chat: ChatApp) -> gr.Blocks:
     """The Blocks with the queue settings (bounded size, concurrency)."""
     demo = chat.build()
@@ -368,7 +422,8 @@ def build_app(svc, config: UiConfig | None = None) -> tuple[gr.Blocks, UiConfig]
 
 def launch_kwargs(config: UiConfig, host: str, port: int, auth: tuple[str, str] | None) -> dict:
     return dict(
-        server_name=host, server_port=port, auth=auth, max_file_size=config.hard_max_bytes,
+        server_name=host, server_port=port, auth=auth,
+        max_file_size=None,  # no generic Gradio error: the JS and our checks say it (ApiGuard caps)
         ssr_mode=False, footer_links=["api"], css=CSS, js=JS, mcp_server=False, pwa=False,
         enable_monitoring=False, show_error=False, quiet=True,
     )

@@ -49,7 +49,8 @@ JS = """
 }
 """
 
+from ui.upload_assets import UPLOAD_CSS, with_upload_js  # noqa: E402  (upload guard, start-up notice)
 from ui.viewer_assets import VIEWER_CSS, VIEWER_JS  # noqa: E402  (viewer dialog, phone, contrast)
 
-CSS = CSS + CONV_CSS + EVAL_CSS + VIEWER_CSS
-JS = f"() => {{ ({JS.strip()})(); ({COPY_JS.strip()})(); ({VIEWER_JS.strip()})(); }}"
+CSS = CSS + CONV_CSS + EVAL_CSS + VIEWER_CSS + UPLOAD_CSS
+JS = with_upload_js(f"() => {{ ({JS.strip()})(); ({COPY_JS.strip()})(); ({VIEWER_JS.strip()})(); }}")

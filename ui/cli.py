@@ -9,7 +9,7 @@ import os
 
 from pydantic import SecretStr
 
-from rag.errors import ConfigError, InputError
+from rag.errors import ConfigError, InputError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _positive(name: str, value: float) -> None:
 
 
 def _ui_config(args):
-    from ui.app import UiConfig
+    from ui.config import UiConfig
     from ui.uploads import UploadLimits
 
     for name in ("max_upload_mb", "max_files", "queue_size", "concurrency"):
@@ -83,8 +83,11 @@ def _ui_config(args):
 
 
 def warm_up(svc) -> None:
-    """Load the models before the first visitor does (a refusal is fine)."""
+    """Load the models before the first visitor does (a refusal is fine). Runs once the port
+    is open (ui.loading.ServiceLoader): embedder, Chroma, catalogue, spaCy, the pipeline."""
+    svc.catalog.count()
     if svc.store.count() == 0:
+        svc.analyzer.nlp  # the first upload needs it  # noqa: B018
         return
     try:
         svc.ask("warm up")
@@ -141,16 +144,56 @@ def recover_uploads(svc) -> None:
 
 
 def _serve(svc, config) -> int:
-    from ui.server import build_server_app, run
+    """The port opens first (a "starting…" page); the page is built in a thread and swapped
+    in; then the models load while the page already works (it says "loading models…")."""
+    import signal
 
-    recover_uploads(svc)
-    warm_up(svc)
-    app = build_server_app(svc, config)
-    return run(app, config, on_ready=lambda: print(ready_line(config), flush=True))
+    from ui.loading import ServiceLoader
+    from ui.server import run
+    from ui.startup import StartingApp, SwappableApp, build_in_background
+
+    def load() -> None:  # before any upload is served: a killed upload's leftovers go first
+        recover_uploads(svc)
+        warm_up(svc)
+
+    loader = ServiceLoader.from_env(load)
+    swappable = SwappableApp(StartingApp(config.ui.title))
+    failure: list[BaseException] = []
+
+    def build():
+        from ui.server import build_server_app
+
+        return build_server_app(svc, config, loader=loader)
+
+    def page_ready() -> None:
+        print(page_line(config), flush=True)
+        loader.start(on_done=lambda: print(ready_line(config), flush=True))
+
+    def failed(exc: BaseException) -> None:
+        failure.append(exc)
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops; the error is reported below
+
+    def listening() -> None:
+        print(f"{LISTENING}http://{config.host}:{config.port} (starting…)", flush=True)
+        build_in_background(swappable, build, page_ready, failed)
+
+    code = run(swappable, config, on_ready=listening)
+    if failure:
+        raise RagError(f"the web chat failed to start: {failure[0]}") from failure[0]
+    return code
+
+
+LISTENING = "Listening on "
+PAGE_SERVED = "Page served on "
+
+
+def page_line(config) -> str:
+    """Printed once the page is served, before the models are loaded."""
+    return f"{PAGE_SERVED}http://{config.host}:{config.port} (loading models…)"
 
 
 def ready_line(config) -> str:
-    """Printed once the socket listens (tests wait for "Web chat on ")."""
+    """Printed once the models are loaded too (tests wait for "Web chat on ")."""
     base = f"http://{config.host}:{config.port}"
     key = "key required" if config.api_key else "no key"
     return (f"Web chat on {base}  ·  OpenAI-compatible API on {base}/v1 ({key}), docs "

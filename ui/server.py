@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 JSON_BODY_LIMIT = 1 << 20  # bytes of a JSON request to /v1/
 DOCS_ASSETS = "/docs-assets"
+GRADIO_UPLOAD = "/gradio_api/upload"  # where the page (and gradio_client) send files
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,27 @@ class ServeConfig:
 
 class ApiGuard:
     """Pure ASGI middleware for /v1/: an unknown HTTP method gets 405 (never the page's 404);
-    a body declared above the limit gets 413 unread."""
+    a body declared above the limit gets 413 unread. The same cap, with our wording, for
+    Gradio's upload route (Gradio's own max_file_size is unset: its generic error never shows)."""
 
-    def __init__(self, app, json_limit: int, upload_limit: int) -> None:
+    def __init__(self, app, json_limit: int, upload_limit: int, upload_message: str = "") -> None:
         self.app, self.json_limit, self.upload_limit = app, json_limit, upload_limit
+        self.upload_message = upload_message or f"upload too large (limit {upload_limit} bytes)"
+
+    async def _upload_too_large(self, scope, receive, send) -> bool:
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) <= self.upload_limit:
+            return False
+        from starlette.responses import PlainTextResponse
+
+        await PlainTextResponse(self.upload_message, status_code=413)(scope, receive, send)
+        return True
 
     async def __call__(self, scope, receive, send) -> None:
+        if (scope["type"] == "http" and scope["path"] == GRADIO_UPLOAD and scope["method"] == "POST"
+                and await self._upload_too_large(scope, receive, send)):
+            return
         if scope["type"] == "http" and scope["path"] == "/health" and scope["method"] not in ("GET", "HEAD"):
             from ui.api import ApiError
 
@@ -84,8 +100,19 @@ def _offline_docs(app) -> None:
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
 
-def build_server_app(svc, config: ServeConfig):
-    """FastAPI (API routes, /health, /docs, /openapi.json) + the Gradio page at "/"."""
+def upload_cap_message(ui_config) -> str:
+    from ui.uploads import human_size
+
+    limits = ui_config.limits
+    return (f"too large: at most {limits.max_files} files of {human_size(limits.max_bytes)} "
+            "each per upload")
+
+
+def build_server_app(svc, config: ServeConfig, loader=None):
+    """FastAPI (API routes, /health, /docs, /openapi.json) + the Gradio page at "/".
+
+    `loader` (ui.loading.ServiceLoader): loads the service's heavy parts once the port is
+    open; until then the page and the API say they are loading."""
     import gradio as gr
     from fastapi import FastAPI
 
@@ -93,7 +120,7 @@ def build_server_app(svc, config: ServeConfig):
     from ui.app import ChatApp, build_page, launch_kwargs
     from ui.gate import Limiter
 
-    chat = ChatApp(svc, config.ui, limiter=Limiter(config.ui.concurrency))
+    chat = ChatApp(svc, config.ui, limiter=Limiter(config.ui.concurrency), loader=loader)
     demo = build_page(chat)
     app = FastAPI(title="rag-chat API", version="1", docs_url=None, redoc_url=None,
                   description="OpenAI-compatible chat completions with citations, retrieval, "
@@ -103,7 +130,8 @@ def build_server_app(svc, config: ServeConfig):
     app.include_router(api.build_router(ctx))
     app.include_router(api.build_health_router(ctx))
     _offline_docs(app)
-    app.add_middleware(ApiGuard, json_limit=JSON_BODY_LIMIT, upload_limit=config.upload_body_limit)
+    app.add_middleware(ApiGuard, json_limit=JSON_BODY_LIMIT, upload_limit=config.upload_body_limit,
+                       upload_message=upload_cap_message(config.ui))
     app.include_router(viewer_route.build_router(chat, config.api_key))  # GET /view, before the page
     kwargs = launch_kwargs(config.ui, config.host, config.port, config.auth)
     kwargs.pop("quiet", None)

@@ -41,8 +41,10 @@ def _pump(stream, lines: queue.Queue) -> None:
 
 @contextmanager
 def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
-          env: dict[str, str] | None = None, output: list[str] | None = None) -> Iterator[str]:
-    """Start `rag serve` on a free loopback port; yield its URL once it says it is ready.
+          env: dict[str, str] | None = None, output: list[str] | None = None,
+          ready: str = READY) -> Iterator[str]:
+    """Start `rag serve` on a free loopback port; yield its URL once it prints `ready`
+    (default: fully ready; "Page served on ": the page works, the models may still load).
 
     `output`: filled with everything the server printed (stdout and stderr), once it stopped."""
     port = free_port()
@@ -54,7 +56,7 @@ def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
     printed: list[str] = []
     try:
-        printed = _wait_ready(proc, lines, timeout)
+        printed = _wait_ready(proc, lines, timeout, ready)
         yield f"http://127.0.0.1:{port}/"
     finally:
         proc.terminate()
@@ -85,14 +87,15 @@ def _drain(lines: queue.Queue, timeout: float = 10) -> list[str]:
     return [line for line in _lines(lines, timeout) if line is not None]
 
 
-def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float) -> list[str]:
-    """The lines printed until the server said it is ready."""
+def _wait_ready(proc: subprocess.Popen, lines: queue.Queue, timeout: float,
+                ready: str = READY) -> list[str]:
+    """The lines printed until the server printed `ready`."""
     seen: list[str] = []
     for line in _lines(lines, timeout):
         if line is None:
             raise RuntimeError(f"rag serve exited ({proc.wait()}):\n{''.join(seen)}")
         seen.append(line)
-        if READY in line:
+        if ready in line:
             return seen
     raise TimeoutError(f"rag serve not ready after {timeout}s:\n{''.join(seen)}")
 

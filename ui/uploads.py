@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,3 +203,80 @@ def purge_copies(original: Path, cache: Path) -> int:
               and _digest(p) == digest]
     forget_cached(copies, cache)
     return len(copies)
+
+
+# --- duplicates: the same bytes under another name --------------------------------------
+def content_hash(path: Path) -> str:
+    """sha256 of the file's bytes, as the catalogue keeps it (rag.ingest.file_sha256)."""
+    return _digest(path)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    name: str
+    of: str  # the document (or the earlier file of this upload) with the same bytes
+
+
+def split_duplicates(accepted: list[tuple[str, Path]], indexed_with: Callable[[str], list[str]],
+                     doc_id_of: Callable[[str], str]) -> tuple[list[tuple[str, Path]], list[Duplicate]]:
+    """Files to index, and those whose bytes are already indexed under another name (or
+    came earlier in this upload). `indexed_with(hash)`: doc ids holding those bytes;
+    `doc_id_of(name)`: the doc id the file would get (a file re-uploaded under its own name
+    is not a duplicate: it is re-checked, and stays "unchanged")."""
+    keep: list[tuple[str, Path]] = []
+    dups: list[Duplicate] = []
+    first: dict[str, str] = {}  # hash -> name of its first file in this upload
+    for name, path in accepted:
+        digest = content_hash(path)
+        if digest in first:
+            dups.append(Duplicate(name, first[digest]))
+            continue
+        first[digest] = name
+        others = [d for d in indexed_with(digest) if d != doc_id_of(name)]
+        if others:
+            dups.append(Duplicate(name, others[0]))
+        else:
+            keep.append((name, path))
+    return keep, dups
+
+
+# --- the per-file report ------------------------------------------------------------------
+def _section(title: str, items: list[str]) -> str:
+    """A bold title and its list, as separate Markdown blocks (a line right after a list
+    item would be read as part of that item)."""
+    return f"**{title}**\n\n" + "\n".join(f"- {item}" for item in items)
+
+
+def report_markdown(report: dict, esc: Callable[[str], str]) -> str:
+    """The upload report: indexed, already indexed (same content), rejected, one file a line."""
+    sections = []
+    if report.get("accepted"):
+        sections.append(_section(f"Indexed {len(report['accepted'])} file(s):", [
+            f"**{esc(a['name'])}**: {a['status']}, {a['chunks']} chunk(s)" for a in report["accepted"]]))
+    if report.get("duplicates"):
+        sections.append(_section(
+            f"Not indexed again, same content as another file: {len(report['duplicates'])} file(s):",
+            [f"**{esc(d['name'])}**: same content as {esc(d['duplicate_of'])}"
+             for d in report["duplicates"]]))
+    if report.get("rejected"):
+        sections.append(_section(f"Rejected {len(report['rejected'])} file(s):", [
+            f"**{esc(r['name'])}**: {esc(r['reason'])}" for r in report["rejected"]]))
+    return "\n\n".join(sections) or "No files received."
+
+
+class UploadProgress:
+    """Maps (file i of n, chunk done of total) onto one 0..1 bar with a description."""
+
+    def __init__(self, progress: Callable[..., object], files: int) -> None:
+        self.progress, self.files = progress, max(files, 1)
+        self.index, self.name = 0, ""
+
+    def file(self, index: int, name: str) -> None:
+        self.index, self.name = index, name
+        self.progress(index / self.files, desc=f"Reading {name} ({index + 1}/{self.files})")
+
+    def chunks(self, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        self.progress((self.index + share) / self.files,
+                      desc=f"Indexing {self.name} ({self.index + 1}/{self.files}): "
+                           f"chunks and their sentences, step {done}/{total}")
