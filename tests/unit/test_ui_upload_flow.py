@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from rag.catalog import open_index_db
-from rag.ingest import CHUNK_STEP, SourceRecord
+from rag.ingest import EMBED_STEP, SourceRecord
 from rag.service import RagService
 from tests.fakes import FakeEmbedder
 from ui.app import ChatApp, UiConfig
@@ -74,13 +74,13 @@ def svc(make_settings):
 
 def test_ingest_reports_chunk_steps_and_keeps_the_content_hash(svc, tmp_path):
     text = "\n\n".join(f"Paragraph {i} tells that pump {i} runs at {i} bar in hall {i}." * 3
-                       for i in range(250))
+                       for i in range(500))
     steps = []
     report = svc.ingest_records([SourceRecord("big", text, "Big", "big", content_hash="h1")],
                                 chunk_progress=lambda done, total: steps.append((done, total)))
     total = report.chunks_written
-    assert total > 2 * CHUNK_STEP
-    assert steps == [(min(d, total), total) for d in range(CHUNK_STEP, total + CHUNK_STEP, CHUNK_STEP)]
+    assert total > 2 * EMBED_STEP
+    assert steps == [(min(d, total), total) for d in range(EMBED_STEP, total + EMBED_STEP, EMBED_STEP)]
     assert svc.store.count() == total and svc.catalog.get("big").content_hash == "h1"
     assert svc.documents_with_content("h1") == ["big"] and svc.documents_with_content("") == []
 
