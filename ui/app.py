@@ -40,6 +40,10 @@ WRITE_LOAD_WAIT_S = 600.0  # an upload (delete, re-index) sent while loading wai
 PROVISIONAL_NOTE = ("Provisional: quoted from your documents while the model writes its "
                     "answer (stop it to keep this one).")
 DRAFT_TITLE = "Model draft (unverified)"
+# the page asks before a delete (the browser's own confirm dialog); API calls delete at once
+CONFIRM_DELETE_JS = (
+    "(doc, ok) => [doc, !doc || window.confirm('Delete ' + doc + ' from the index (and its "
+    "uploaded copy)? This cannot be undone.')]")
 
 
 def _error_html(text: str) -> str:
@@ -238,15 +242,9 @@ class ChatApp:
     def _chunks_of(self, doc_id: str) -> int:
         return next((d["chunks"] for d in self.svc.list_documents() if d["doc_id"] == doc_id), 0)
 
-    def ask_delete(self, doc_id: str | None) -> tuple:
-        """The confirmation shown before a delete: (question, its row, note)."""
-        if not doc_id:
-            return "", gr.update(visible=False), "Pick a document first."
-        shown = render.esc(self.shown(self._doc_id(doc_id)))
-        return (f"Delete **{shown}** from the index (and its uploaded copy)? This cannot be undone.",
-                gr.update(visible=True), "")
-
-    def delete(self, doc_id: str | None) -> tuple:
+    def delete(self, doc_id: str | None, confirmed: bool = True) -> tuple:
+        if doc_id and not confirmed:  # the page's confirmation was answered "Cancel"
+            return ("Nothing deleted.", *self._docs_outputs(doc_id))  # still picked
         if not doc_id:
             return ("Pick a document first.", *self._docs_outputs())
         if not self.loader.wait(WRITE_LOAD_WAIT_S):
@@ -366,26 +364,19 @@ class ChatApp:
             select = gr.Dropdown(label="Document", choices=[], scale=3, elem_id="rag-doc-select")
             reindex = gr.Button("Re-index", scale=1)
             delete = gr.Button("Delete", variant="stop", scale=1, elem_id="rag-delete-btn")
-        with gr.Row(visible=False, elem_id="rag-delete-confirm") as confirm:
-            question = gr.Markdown(elem_id="rag-delete-question")
-            yes = gr.Button("Yes, delete", variant="stop", scale=0, elem_id="rag-delete-yes")
-            no = gr.Button("Cancel", scale=0, elem_id="rag-delete-no")
         note = gr.Markdown(elem_id="rag-doc-note")
         docs_out = [table, select, summary]
         add.click(self.upload, inputs=files, outputs=[result, report, *docs_out, files],
                   api_name="upload_documents", concurrency_id=WRITES, concurrency_limit=1,
                   show_progress_on=[result])  # one progress bar, not one per output
-        hide = lambda: gr.update(visible=False)  # noqa: E731
-        delete.click(self.ask_delete, inputs=select, outputs=[question, confirm, note],
-                     api_visibility="private")
-        no.click(hide, outputs=confirm, api_visibility="private")
-        select.input(hide, outputs=confirm, api_visibility="private")  # another document picked
-        yes.click(self.delete, inputs=select, outputs=[note, *docs_out],
-                  api_name="delete_document", concurrency_id=WRITES, concurrency_limit=1,
-                  show_progress_on=[note]).then(hide, outputs=confirm, api_visibility="private")
+        confirmed = gr.Checkbox(value=True, visible=False, label="Confirmed")  # set by the dialog
+        delete.click(self.delete, inputs=[select, confirmed], outputs=[note, *docs_out],
+                     js=CONFIRM_DELETE_JS,
+                     api_name="delete_document", concurrency_id=WRITES, concurrency_limit=1,
+                     show_progress_on=[note])
         reindex.click(self.reindex, inputs=select, outputs=[note, *docs_out],
                       api_name="reindex_document", concurrency_id=WRITES, concurrency_limit=1)
-        table.select(_row_pick, outputs=[select, confirm], api_visibility="private")
+        table.select(_row_doc_id, outputs=select, api_visibility="private")
         return table, select
 
 
@@ -401,11 +392,6 @@ def _provisional_messages(answer, uid: str, draft: str) -> list[dict]:
 def _row_doc_id(evt: gr.SelectData) -> str | None:
     row = evt.row_value or []
     return row[-1] if row else None
-
-
-def _row_pick(evt: gr.SelectData) -> tuple:
-    """A table row picks its document; a pending delete confirmation goes (same update)."""
-    return _row_doc_id(evt), gr.update(visible=False)
 
 
 def build_page(chat: ChatApp) -> gr.Blocks:

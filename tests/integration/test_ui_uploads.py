@@ -209,19 +209,24 @@ def test_delete_asks_for_confirmation(page, client, tmp_path):
     sync_api.expect(table).to_contain_text("ibis.md")
     table.get_by_text("ibis.md").first.click()
     sync_api.expect(page.locator("#rag-doc-select input")).to_have_value(re.compile("ibis.md"))
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def on_dialog(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return on_dialog
+
+    page.once("dialog", answer(False))
     page.locator("#rag-delete-btn").click()
-    confirm = page.locator("#rag-delete-confirm")
-    sync_api.expect(confirm).to_be_visible()
-    sync_api.expect(confirm).to_contain_text(re.compile(r"Delete \S*uploads/ibis\.md from the index"))
-    shot(page, "ui-delete-confirm.png")
-    page.locator("#rag-delete-no").click()
-    sync_api.expect(confirm).to_be_hidden()
+    sync_api.expect(page.locator("#rag-doc-note")).to_contain_text("Nothing deleted")
+    assert re.search(r"Delete \S*uploads/ibis\.md from the index", asked[0]), asked
     sync_api.expect(table).to_contain_text("ibis.md")  # cancel kept it
+    page.once("dialog", answer(True))  # asked again, and this time confirmed
     page.locator("#rag-delete-btn").click()
-    page.locator("#rag-delete-yes").click()
     sync_api.expect(page.locator("#rag-doc-note")).to_contain_text("Deleted")
     sync_api.expect(table).not_to_contain_text("ibis.md")
-    sync_api.expect(confirm).to_be_hidden()
+    assert len(asked) == 2
 
 
 # --- start-up ----------------------------------------------------------------------------

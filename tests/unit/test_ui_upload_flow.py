@@ -132,11 +132,17 @@ def test_upload_reports_duplicates_and_indexes_them_once(make_settings, tmp_path
     assert "Not indexed again" in md and "valves-copy.md" in html.unescape(md)
 
 
-def test_delete_asks_first(make_settings):
+def test_delete_asks_first_and_cancel_deletes_nothing(make_settings, tmp_path):
+    from ui.app import CONFIRM_DELETE_JS
+
     app = ChatApp(RagService(make_settings(), embedder=FakeEmbedder()))
-    question, row, note = app.ask_delete("uploads/x.md")
-    assert "Delete **uploads/x.md**" in question and row["visible"] is True and note == ""
-    assert app.ask_delete(None)[1]["visible"] is False
+    doc = tmp_path / "x.md"
+    doc.write_text("# X\nThe x valve is red.\n")
+    app.svc.ingest_paths([doc])
+    doc_id = app.svc.list_documents()[0]["doc_id"]
+    assert "window.confirm(" in CONFIRM_DELETE_JS  # the page's click asks the browser first
+    assert app.delete(doc_id, False)[0] == "Nothing deleted." and len(app.svc.list_documents()) == 1
+    assert app.delete(doc_id)[0].startswith("Deleted") and app.svc.list_documents() == []
 
 
 def test_the_size_guard_js_runs_first_and_knows_the_cap_and_our_limit():
