@@ -121,6 +121,8 @@ def cmd_serve(args, settings) -> int:
     from rag.service import RagService
 
     # the bundled model server, when no endpoint is configured: a child stopped with us
+    if args.no_local_llm:  # nor one found running for this data dir (RAG_LOCAL_LLM=off)
+        settings = settings.model_copy(update={"local_llm": "off"})
     with managed_llm(settings, enabled=not args.no_local_llm) as local_llm:
         return _serve(RagService(settings, local_llm=local_llm), config)
 

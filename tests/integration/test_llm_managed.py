@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import SEEDS
@@ -167,5 +168,10 @@ def test_opting_out_starts_no_model(data):
         assert children_of(proc.pid) == [] and (stale is None or not alive(stale["pid"]))
         answer = ask(url)
         assert answer["mode"] == "extractive" and not answer.get("llm")
+        # and the page offers extractive only (no model found running for this data dir either)
+        config = httpx.get(f"{url.rstrip('/')}/config", timeout=60).json()
+        [mode] = [c["props"] for c in config["components"] if c["props"].get("elem_id") == "rag-mode"]
+        assert [c[1] if isinstance(c, list) else c for c in mode["choices"]] == ["extractive"], mode
+        assert mode["value"] == "extractive"
     finally:
         stop(proc)
