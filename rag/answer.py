@@ -187,7 +187,10 @@ class ExtractiveAnswerer:
                     # "JSON output" / "Added in: v0.6.12": the heading says what the filler is of
                     similarity = max(similarity, CONTEXT_DISCOUNT * self._heading_sim(sent.section[-1], qvec))
                 said = s_terms.union(*(content_terms(x.text) for x in (*link.items.get(i, ()), link.before.get(i)) if x))
-                novel = bool(said - q_terms - topic)
+                # a one-line .txt's title is its own first sentence: that says nothing new only
+                # if the title came from elsewhere
+                own_title = bool(chunk.title) and chunk.title.strip() in sent.text
+                novel = bool(said - q_terms - (frozenset() if own_title else topic))
                 out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity,
                                        typed_ok, slot is not None and slot.required, anchored,
                                        discourse.is_question(sent.text) or i in link.labels, novel)

@@ -98,3 +98,13 @@ def test_who_type_is_a_preference_not_a_gate(answerer):
 
 def test_off_topic_question_refused(answerer):
     assert _ask(answerer, "What is the capital of France?").refused
+
+
+def test_a_one_line_document_whose_title_is_its_sentence_is_answered(answerer):
+    """A .txt's title is its first line; when that line is the only sentence, it is still news
+    (the title did not come from elsewhere), so the sentence answers."""
+    text = "Kremlin spokesman Dmitry Peskov criticized the remarks about warheads."
+    chunk = Chunk("one#0", "one", "one.txt", text, text, 0, len(text))
+    question = "Who criticized the remarks about warheads?"
+    answer = answerer.run(question, [Hit(chunk, 1.0)], answerer.embedder.embed([question])[0])
+    assert not answer.refused and answer.citations[0].quote == text
