@@ -227,6 +227,13 @@ def test_phone_layout_sidebar_closed_no_horizontal_scroll_and_accessible(phone):
     sync_api.expect(page.locator(".sidebar.open")).to_have_count(0)
     toggle = page.get_by_role("button", name="Settings", exact=True)
     sync_api.expect(toggle).to_be_visible()
+    # the sidebar slides shut after load (a CSS transition): measure once the button has settled
+    page.wait_for_function(
+        """() => { const b = document.querySelector('.sidebar .toggle-button');
+                   if (!b) { return false; }
+                   const r = b.getBoundingClientRect(), prev = window.__ragToggleRect;
+                   window.__ragToggleRect = [r.x, r.y, r.width, r.height].join();
+                   return prev === window.__ragToggleRect; }""", polling=250, timeout=TIMEOUT_MS)
     box = toggle.bounding_box()
     assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     sync_api.expect(page.get_by_role("tab", name="Chat")).to_be_visible()
