@@ -336,7 +336,7 @@ def serve_figures(data_dir: Path, env: dict) -> dict:
     peak RSS after one question and one Documents listing through the API."""
     import httpx
 
-    from ui.testing import READY, free_port
+    from ui.testing import READY, free_port, stop_process
 
     port = free_port()
     cwd = Path(tempfile.mkdtemp(prefix="scale-serve-"))
@@ -361,12 +361,7 @@ def serve_figures(data_dir: Path, env: dict) -> dict:
         out["serve_rss_after_mb"] = _rss_mb(proc.pid)
         out["serve_rss_peak_mb"] = _rss_mb(proc.pid, "VmHWM:")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         shutil.rmtree(cwd, ignore_errors=True)
     return out
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import httpx
 
+from ui.testing import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED_Q = "What does Stoltenberg say about China?"
 PAGE_MARKER = "gradio_config"
@@ -82,12 +84,7 @@ def one_run(repo: Path, data_dir: Path) -> dict:
         ready = _until(lambda: (r := _get(base + "/health")) is not None and r.status_code == 200
                        and r.json().get("status") == "ok", started)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
     return {"listening_s": listening, "page_s": page, "ready_s": min(ready, first_answer),
             "first_answer_s": first_answer}
 

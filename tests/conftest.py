@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ui.testing import stop_process
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -63,12 +65,7 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     proc, path = getattr(config, "_rag_chroma_server", (None, None))
     if proc is not None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         shutil.rmtree(path, ignore_errors=True)
 
 

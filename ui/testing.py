@@ -39,6 +39,28 @@ def _pump(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 30, sig: int | None = None) -> None:
+    """Ask a child to stop (SIGTERM, or `sig`), kill it if it has not after `timeout` s; reaped."""
+    if proc.poll() is None:
+        proc.send_signal(sig) if sig is not None else proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_until(cond, timeout: float, what: str = "a condition", every: float = 0.1):
+    """Poll `cond()` until it returns something truthy (returned); fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 @contextmanager
 def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
           env: dict[str, str] | None = None, output: list[str] | None = None,
@@ -59,12 +81,7 @@ def serve(data_dir: Path, *extra: str, cwd: Path, timeout: float = 180,
         printed = _wait_ready(proc, lines, timeout, ready)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
         if output is not None:
             output.extend(printed + _drain(lines))
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEEDS
-from ui.testing import serve
+from ui.testing import serve, stop_process
 
 QUESTION = "Who criticized Stoltenberg's remarks about warheads?"
 PORTS = range(8941, 8950)  # this suite's Chroma ports
@@ -63,13 +63,8 @@ class ChromaServer:
         assert self.proc.poll() is None, "chroma run exited"
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         _wait(lambda: not _listening(self.port), "chroma port closed")
 
 

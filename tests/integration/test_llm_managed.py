@@ -11,14 +11,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import SEEDS
-from ui.testing import _pump, _wait_ready, call_raw, free_port, rag_env, run_rag
+from ui.testing import _pump, _wait_ready, call_raw, free_port, rag_env, run_rag, stop_process, wait_until
 
 pytest.importorskip("xllamacpp", reason="needs the local-llm extra")
 
@@ -29,13 +28,7 @@ Q = "Who criticized Stoltenberg's remarks about warheads?"
 
 
 def wait_for(cond, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return wait_until(cond, timeout, what, every=0.2)
 
 
 def alive(pid: int) -> bool:
@@ -88,13 +81,7 @@ def start(data: Path, cwd: Path, env: dict, *extra: str):
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, timeout=60, sig=sig)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEEDS
-from tests.integration.test_ui_browser import ARGS, CHROMIUM, TIMEOUT_MS, answered, ask, shot
+from tests.integration.test_ui_browser import (  # the module-scoped browser fixture is reused
+    CHROMIUM, TIMEOUT_MS, answered, ask, browser, shot)  # noqa: F401
 from ui.testing import run_rag, serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -36,14 +37,6 @@ def server(tmp_path_factory):
             cwd=base, timeout=600)
     with serve(data, cwd=base) as url:
         yield url, data
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.integration.test_real_documents import FILLER, PAGE, _print_pdf
-from tests.integration.test_ui_browser import ARGS, CHROMIUM, TIMEOUT_MS, answered, ask, shot
+from tests.integration.test_ui_browser import (  # the module-scoped browser fixture is reused
+    CHROMIUM, TIMEOUT_MS, answered, ask, browser, shot)  # noqa: F401
 from ui.testing import run_rag, serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -65,14 +66,6 @@ def server(docs):
     run_rag("--data-dir", str(data), "ingest", str(docs / "docs"), "--no-progress", cwd=docs)
     with serve(data, cwd=docs) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, url: str, viewport: dict, **options):

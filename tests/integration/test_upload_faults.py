@@ -14,13 +14,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ui.testing import READY, rag_env, run_rag, serve
+from ui.testing import READY, rag_env, run_rag, serve, wait_until
 
 N_FILES = 3
 
@@ -90,13 +89,7 @@ def _index(data: Path) -> dict[str, str]:
 
 
 def _wait_for(cond, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = cond()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise TimeoutError(f"{what} not seen after {timeout}s")
+    return wait_until(cond, timeout, what, every=0.02)
 
 
 def _assert_consistent(data: Path) -> dict[str, tuple[int, bool]]:

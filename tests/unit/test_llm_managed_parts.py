@@ -6,23 +6,17 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
 
 from rag.llm import managed
 from rag.llm.managed import ManagedLLM, RunningLLM, managed_llm
+from ui.testing import wait_until
 
 
 def wait_for(cond, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    return wait_until(cond, timeout, "the model server's status", every=0.05)
 
 
 def fake_python(tmp_path: Path, body: str) -> str:
