@@ -7,7 +7,6 @@ path is used: only a sanitised base name survives.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rag.ingest import file_sha256
 from rag.loaders import SUPPORTED
 
 log = logging.getLogger(__name__)
@@ -189,26 +189,19 @@ def forget_cached(paths: list[str | Path], cache: Path) -> None:
                 path.parent.rmdir()
 
 
-def _digest(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def purge_copies(original: Path, cache: Path) -> int:
     """Delete every file in cache with original's content (a deleted upload's cached copies)."""
     if not original.is_file() or not cache.is_dir():
         return 0
-    size, digest = original.stat().st_size, _digest(original)
+    size, digest = original.stat().st_size, file_sha256(original)
     copies = [p for p in cache.rglob("*") if p.is_file() and p.stat().st_size == size
-              and _digest(p) == digest]
+              and file_sha256(p) == digest]
     forget_cached(copies, cache)
     return len(copies)
 
 
 # --- duplicates: the same bytes under another name --------------------------------------
-def content_hash(path: Path) -> str:
-    """sha256 of the file's bytes, as the catalogue keeps it (rag.ingest.file_sha256)."""
-    return _digest(path)
+content_hash = file_sha256  # sha256 of a file's bytes, as the catalogue keeps it
 
 
 @dataclass(frozen=True)

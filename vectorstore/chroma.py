@@ -100,15 +100,6 @@ class ChromaStore:
         with self.guard():
             return int(self.client.get_max_batch_size())
 
-    def query(self, embedding: list[float], n: int) -> dict:
-        n = min(n, self.count())
-        if n <= 0:
-            return {"ids": [[]], "distances": [[]], "documents": [[]], "metadatas": [[]]}
-        with self.guard():
-            return self.collection.query(
-                query_embeddings=[embedding], n_results=n, include=["distances", "documents", "metadatas"]
-            )
-
     def nearest(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine distance) of the n nearest chunks, nearest first; no text or
         metadata (the retriever reads those from the lexical index) and no count() call
