@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
 import threading
 import time
@@ -41,6 +42,10 @@ META_KEYS = ["source", "title", "path", "start", "end", "section", "page", "bloc
 EMBED_KEYS = ["title", "section"]
 LOCK_NAME = ".ingest.lock"
 LOCK_POLL_S = 0.5
+# tests only: while this file exists, every batch after the first waits between its Chroma write
+# and its catalogue commit (a kill -9 there is then certain, not a race with a fast machine)
+HOLD_COMMIT_ENV = "RAG_TEST_HOLD_COMMIT"
+HOLD_POLL_S = 0.05
 EMBED_STEP = 64  # texts (chunks, then their distinct sentences) embedded between two progress reports
 
 
@@ -259,6 +264,7 @@ class Ingestor:
         self.analyzer = analyzer
         self._splitter = make_splitter(settings, embedder)
         self._pipeline = self._build_pipeline()
+        self._commits = 0  # batches committed by this ingestor (for HOLD_COMMIT_ENV)
 
     def _build_pipeline(self):
         from llama_index.core.ingestion import IngestionPipeline
@@ -351,7 +357,18 @@ class Ingestor:
         vectors = self._embed(batch, chunk_progress)
         with self.store.guard():  # a Chroma server lost mid-write: StoreUnavailableError
             self._pipeline.run(nodes=batch.nodes)  # injection marks, then Chroma
+        self._hold_before_commit()
         self._commit(batch, vectors)
+        self._commits += 1
+
+    def _hold_before_commit(self) -> None:
+        """Tests only (HOLD_COMMIT_ENV): hold a half-written batch until the file is gone."""
+        hold = os.environ.get(HOLD_COMMIT_ENV, "").strip()
+        if not hold or self._commits == 0:
+            return
+        log.warning("holding a written batch before its commit while %s exists", hold)
+        while Path(hold).exists():
+            time.sleep(HOLD_POLL_S)
 
     def _embed(self, batch: _Batch,
                chunk_progress: ChunkProgress | None = None) -> list[list[float]] | None:

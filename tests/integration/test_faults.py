@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import LOCK_NAME
+from rag.ingest import HOLD_COMMIT_ENV, LOCK_NAME
 from ui.testing import rag_env
 
 DOC_SOURCES = sorted(Path("/usr/share/doc").glob("*/copyright"))[:200]
@@ -86,17 +86,21 @@ def clean_index(tmp_path_factory):
     return base, folder, _index(data)
 
 
-def test_kill_9_during_ingest_then_rerun_equals_a_clean_ingest(clean_index):
+def test_kill_9_during_ingest_then_rerun_equals_a_clean_ingest(clean_index, tmp_path):
     base, folder, clean = clean_index
     data = base / "killed"
-    proc = subprocess.Popen(_ingest_cmd(data, folder), cwd=base, env=rag_env(),
+    hold = tmp_path / "hold-commit"  # the second batch waits, written to Chroma, uncommitted
+    hold.touch()
+    proc = subprocess.Popen(_ingest_cmd(data, folder), cwd=base,
+                            env={**rag_env(), HOLD_COMMIT_ENV: str(hold)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # the first batch of documents is committed (chunks in Chroma, catalogue rows written)
     _wait_for(lambda: _committed_docs(data) > 0 or proc.poll() is not None, 600,
               "the first committed batch")
-    assert proc.poll() is None, "ingest finished before it could be killed; use more documents"
+    assert proc.poll() is None, f"ingest finished despite {HOLD_COMMIT_ENV}; use more documents"
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
+    hold.unlink()
     rerun = subprocess.run(_ingest_cmd(data, folder), cwd=base, env=rag_env(),
                            capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stderr

@@ -2,7 +2,9 @@
 the index ends consistent and re-uploading gives the state of a clean ingest.
 
 Killed once a document of the upload is half-written (its chunks already in Chroma, its
-catalogue row still pending: a condition read from the two SQLite files, not a sleep). At
+catalogue row still pending: a condition read from the two SQLite files, not a sleep). The
+server runs with RAG_TEST_HOLD_COMMIT, so every document after the first waits in that state
+until the kill: the kill lands there on a fast machine as on a slow one. At
 start-up `rag serve` deletes what the killed write left (ui/cli.py `recover_uploads`), so
 before any new upload the catalogue, Chroma, the lexical index and uploads/ agree.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.ingest import HOLD_COMMIT_ENV
 from ui.testing import READY, rag_env, run_rag, serve, wait_until
 
 N_FILES = 3
@@ -133,7 +136,10 @@ def test_kill_9_during_a_web_upload_then_restart_is_consistent_and_reupload_is_c
 
     data = base / "data"  # an empty index: the page's first upload
     port = free_port()
-    proc = subprocess.Popen(_serve_cmd(Path("data"), port), cwd=base, env=rag_env(),
+    hold = tmp_path / "hold-commit"
+    hold.touch()
+    proc = subprocess.Popen(_serve_cmd(Path("data"), port), cwd=base,
+                            env={**rag_env(), HOLD_COMMIT_ENV: str(hold)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(lambda: READY in (proc.stdout.readline() or "") or proc.poll() is not None, 300,
@@ -146,13 +152,14 @@ def test_kill_9_during_a_web_upload_then_restart_is_consistent_and_reupload_is_c
         threading.Thread(target=lambda: done.append(_upload_quietly(url, docs)), daemon=True).start()
         doc = _wait_for(lambda: _half_written(data) or (done and "finished"), 600,
                         "a half-written upload")
-        assert doc != "finished", "the upload finished before it could be killed; use bigger files"
+        assert doc != "finished", f"the upload finished despite {HOLD_COMMIT_ENV}: {done}"
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        hold.unlink()
     # what the kill left: a pending row whose chunks are in Chroma, its stored file
     cat = _catalogue(data)
     assert cat[doc][1] and any(i.startswith(f"{doc}#") for i in _chroma_ids(data))
