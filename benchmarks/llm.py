@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", choices=["default", "small"], default="default")
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: cores less one)")
-    ap.add_argument("--batch-threads", type=int, default=0, help="prompt-processing threads (0: --threads)")
+    ap.add_argument("--batch-threads", type=int, default=0, help="prompt-processing threads (0: one per core)")
     ap.add_argument("--batch", type=int, default=0, help="n_batch (0: llama.cpp's default)")
     ap.add_argument("--ubatch", type=int, default=0, help="n_ubatch (0: llama.cpp's default)")
     ap.add_argument("--poll", type=int, default=-1, help="worker busy-wait 0..100 (-1: default)")
@@ -181,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.ERROR)
 
-    from rag.llm.local import LocalServer, default_threads, model_path, warm_prompt_cache
+    from rag.llm.local import (LocalServer, default_batch_threads, default_threads, model_path,
+                                 warm_prompt_cache)
     from rag.service import RagService
     from rag.settings import Settings
 
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         for item in [] if args.no_extractive else golden:
             ext.append(run_extractive(svc, item))
     meta = {"model": path.name, "threads": args.threads or default_threads(), "cores": os.cpu_count(),
-            "batch_threads": args.batch_threads or args.threads or default_threads(),
+            "batch_threads": args.batch_threads or default_batch_threads(),
             "n_batch": args.batch, "n_ubatch": args.ubatch, "poll": args.poll, "spec": args.spec,
             "max_sources": settings.llm_max_sources, "max_tokens": settings.llm_max_tokens,
             "questions": len(golden), "load_before": round(load_before, 1),

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CONFIGS = {
-    "base": {}, "batch2": {"batch_threads": 2}, "threads2": {"threads": 2},
+    "base": {}, "batch1": {"batch_threads": 1}, "batch2": {"batch_threads": 2}, "threads2": {"threads": 2},
     "ubatch128": {"n_batch": 128, "n_ubatch": 128}, "poll0": {"poll": 0},
     "ngram_simple": {"speculative": "ngram_simple"}, "ngram_map_k": {"speculative": "ngram_map_k"},
     "ngram_mod": {"speculative": "ngram_mod"},

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     llm_condense: bool = True  # let the LLM rewrite follow-ups (validated; heuristic otherwise)
     llm_probe_timeout: float = 1.5  # auto mode: seconds to wait for the endpoint's /models
     llm_threads: int = 0  # `rag llm serve`: CPU threads; 0 = cores less one (at least 1)
-    llm_batch_threads: int = 0  # `rag llm serve`: prompt-processing threads; 0 = llm_threads
+    llm_batch_threads: int = 0  # `rag llm serve`: prompt-processing threads; 0 = one per core
     llm_speculative: str = ""  # `rag llm serve`: llama.cpp n-gram speculation (e.g. ngram_simple); "" = off
     llm_port: int = 8080  # `rag llm serve`: port on 127.0.0.1 (0 = any free port)
     # the bundled model server `rag serve` manages when no endpoint is configured (rag/llm/managed.py)

@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     s.add_argument("--port", type=int, help="port (default $RAG_LLM_PORT or 8080; 0 = any free)")
     s.add_argument("--threads", type=int, help="CPU threads (default $RAG_LLM_THREADS or cores less one)")
     s.add_argument("--batch-threads", type=int,
-                   help="prompt-processing threads (default $RAG_LLM_BATCH_THREADS or --threads)")
+                   help="prompt-processing threads (default $RAG_LLM_BATCH_THREADS or one per core)")
     s.add_argument("--speculative", choices=["off", *SPECULATIVE],
                    help="n-gram speculative decoding (default $RAG_LLM_SPECULATIVE or off)")
     s.add_argument("--ctx", type=int, help="context window (default $RAG_LLM_CONTEXT_WINDOW)")

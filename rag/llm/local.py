@@ -118,6 +118,13 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def default_batch_threads() -> int:
+    """Every core for prompt processing: it is the whole time to the first token, and the app
+    is idle then (retrieval and the gate are done). On 2 quiet cores, 2 batch threads gave the
+    first token in 1.9 s vs 3.6 s with 1 (BENCHMARKS.md, "LLM path")."""
+    return max(1, os.cpu_count() or 1)
+
+
 def warm_prompt_cache(base_url: str, alias: str = "local", timeout: float = 600.0) -> bool:
     """Have the server evaluate the fixed system prompt once, so the first question reuses it
     from llama.cpp's prompt cache (~125 tokens: ~3.5 s of one core here). False on failure."""
@@ -161,7 +168,7 @@ class LocalServer:
     threads: int = 0  # 0: one per core, less one left to the app (at least one)
     verbose: bool = False
     alias: str = "local"
-    batch_threads: int = 0  # threads for prompt processing; 0: same as `threads`
+    batch_threads: int = 0  # threads for prompt processing; 0: one per core
     n_batch: int = 0  # 0: llama.cpp's default
     n_ubatch: int = 0
     poll: int = -1  # busy-wait level of idle worker threads 0..100; -1: llama.cpp's default
@@ -186,7 +193,7 @@ class LocalServer:
         params.n_ctx = self.n_ctx
         params.n_parallel = 1
         params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = self.batch_threads or threads
+        params.cpuparams_batch.n_threads = self.batch_threads or default_batch_threads()
         if self.n_batch:
             params.n_batch = self.n_batch
         if self.n_ubatch:
