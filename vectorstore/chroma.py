@@ -8,9 +8,10 @@ Chroma's own default embedding function is never used: vectors always come from 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rag.errors import EmbedderMismatchError, StoreUnavailableError
 
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RETRY_PAUSE_S = 0.5  # before the one retry of a store call whose server connection was lost
 
 
 def _unreachable(where: str, exc: BaseException) -> StoreUnavailableError:
@@ -84,6 +88,20 @@ class ChromaStore:
         """A context in which losing the Chroma server raises StoreUnavailableError."""
         return reachable(self.where)
 
+    def call(self, fn: Callable[[], T]) -> T:
+        """fn() (an idempotent store call: a read, a delete by id); a server connection lost
+        once (a keep-alive connection the server dropped, a restart) is retried once after
+        RETRY_PAUSE_S, then StoreUnavailableError."""
+        if self.where is None:
+            return fn()
+        try:
+            return fn()
+        except _transport_errors() as exc:
+            log.info("Chroma server at %s: %s; retrying once", self.where, exc)
+            time.sleep(RETRY_PAUSE_S)
+        with self.guard():
+            return fn()
+
     @property
     def embedder_name(self) -> str:
         return self.collection.metadata.get("embedder", "")
@@ -93,12 +111,10 @@ class ChromaStore:
         return int(self.collection.metadata.get("dimension", 0))
 
     def count(self) -> int:
-        with self.guard():
-            return self.collection.count()
+        return self.call(self.collection.count)
 
     def max_batch_size(self) -> int:
-        with self.guard():
-            return int(self.client.get_max_batch_size())
+        return int(self.call(self.client.get_max_batch_size))
 
     def nearest(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine distance) of the n nearest chunks, nearest first; no text or
@@ -106,35 +122,32 @@ class ChromaStore:
         (32 ms at 100k chunks under load; Chroma returns fewer when it holds fewer)."""
         if n <= 0:
             return []
-        with self.guard():
-            res = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        res = self.call(lambda: self.collection.query(query_embeddings=[embedding], n_results=n,
+                                                      include=["distances"]))
         return list(zip(res["ids"][0], map(float, res["distances"][0])))
 
     def iter_all(self, page: int = 5000) -> Iterator[tuple[str, str, dict]]:
         """(id, text, metadata) for every chunk, paged."""
         offset = 0
         while True:
-            with self.guard():
-                got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            got = self.call(lambda: self.collection.get(include=["documents", "metadatas"], limit=page,
+                                                        offset=offset))
             if not got["ids"]:
                 return
             yield from zip(got["ids"], got["documents"], got["metadatas"])
             offset += len(got["ids"])
 
     def delete_doc(self, doc_id: str) -> None:
-        with self.guard():
-            self.collection.delete(where={"ref_doc_id": doc_id})
+        self.call(lambda: self.collection.delete(where={"ref_doc_id": doc_id}))
 
     def delete_docs(self, doc_ids: list[str]) -> None:
         """Every chunk of these documents, in calls of at most 500 ids."""
         for lo in range(0, len(doc_ids), 500):
             part = doc_ids[lo:lo + 500]
-            with self.guard():
-                self.collection.delete(where={"ref_doc_id": {"$in": part}})
+            self.call(lambda: self.collection.delete(where={"ref_doc_id": {"$in": part}}))
 
     def get_chunks(self, ids: list[str]) -> list[tuple[str, str, dict]]:
-        with self.guard():
-            got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        got = self.call(lambda: self.collection.get(ids=ids, include=["documents", "metadatas"]))
         return list(zip(got["ids"], got["documents"], got["metadatas"]))
 
     def llama_vector_store(self):

@@ -5,8 +5,11 @@ in the child) on 127.0.0.1 in the background, and reports its state: loading →
 failed. The child:
 
 - is in its own session (a Ctrl-C in the terminal reaches only `rag serve`, which stops it);
-- gets SIGTERM from the kernel when its supervisor thread (hence `rag serve`) dies, even by
-  SIGKILL (`PR_SET_PDEATHSIG`, set by the child itself: `--parent-pid`);
+- gets SIGKILL from the kernel when its supervisor thread (hence `rag serve`) dies, even by
+  SIGKILL (`PR_SET_PDEATHSIG`, set by the child itself: `--parent-pid`). SIGKILL, not SIGTERM:
+  a graceful llama.cpp stop waits for the request in flight (the prompt-cache warm-up, an
+  answer), which took over 30 s at load average 16; an orphan has nobody to answer anyway.
+  An orderly stop of `rag serve` still sends SIGTERM first;
 - is watched: an exit that was not asked for is noticed at once, reported, and the server is
   restarted up to `max_restarts` times; answers are extractive with a notice meanwhile.
 
@@ -317,7 +320,7 @@ def set_parent_death_signal(parent_pid: int) -> None:
 
         pr_set_pdeathsig = 1
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0) != 0:
+        if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
             log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
     if os.getppid() != parent_pid:
         raise SystemExit(0)

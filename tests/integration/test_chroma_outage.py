@@ -108,7 +108,8 @@ def test_chroma_server_stopped_while_serving_then_back(tmp_path):
         output: list[str] = []
         with serve(data, cwd=tmp_path, env=_env(chroma.port), output=output) as url:
             ok = _ask_api(url)
-            assert ok.status_code == 200 and "Peskov" in ok.json()["choices"][0]["message"]["content"]
+            assert ok.status_code == 200, ok.text
+            assert "Peskov" in ok.json()["choices"][0]["message"]["content"]
             page = gradio_client.Client(url, verbose=False)
 
             chroma.stop()  # --- the Chroma server goes away -------------------------------

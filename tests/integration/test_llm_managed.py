@@ -144,7 +144,7 @@ def test_killing_rag_serve_takes_the_model_server_with_it(data):
         child = wait_for(lambda: state(data), 180, "the model server")["pid"]
     finally:
         stop(proc, signal.SIGKILL)  # no clean-up code runs: the kernel's PDEATHSIG must do it
-    wait_for(lambda: not alive(child), 30, "the model server to die with its parent")
+    wait_for(lambda: not alive(child), 60, "the model server to die with its parent")
 
 
 def test_opting_out_starts_no_model(data):
