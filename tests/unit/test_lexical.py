@@ -5,7 +5,7 @@ import math
 import pytest
 
 from rag.lexical import IndexDB, LexicalIndex
-from rag.text import content_terms
+from rag.text import content_terms, stopwords
 from rag.types import Chunk
 
 
@@ -84,3 +84,18 @@ def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path):
     idx = LexicalIndex(IndexDB(path))
     assert idx.count() == 0
     assert list(tmp_path.glob("index.sqlite.corrupt-*"))
+
+
+def test_stop_words_are_spacys_without_importing_spacy():
+    """A cold `rag ask` that needs no spaCy model must not pay for importing the package."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rag.text import stopwords, content_terms; w = stopwords();"
+            " assert content_terms('The US and what it is') == ['us'];"
+            " print(len(w), 'spacy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == [str(len(stopwords())), "False"]
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    assert stopwords() == frozenset(STOP_WORDS)
