@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from rag import discourse
 from rag.injection import is_injection
-from rag.slots import anchors, anchors_present, asked_slot, fills
+from rag.slots import anchors, anchors_present, asked_slot, fills, measured
 from rag.text import content_terms
 from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Hit
 
@@ -155,6 +155,7 @@ class ExtractiveAnswerer:
         q_terms = set(content_terms(question))
         slot = asked_slot(question)
         q_anchors = anchors(question)
+        measure = measured(question)
         qvec = np.asarray(query_vec, dtype=np.float32)
         sims = {s.key: float(np.dot(qvec, vectors[s.key])) for s in sentences}
         out: dict[tuple, Scored] = {}
@@ -179,7 +180,9 @@ class ExtractiveAnswerer:
                 own = _share(weights, s_terms)
                 coverage = max(own, CONTEXT_DISCOUNT * _share(weights, ctx))
                 similarity = sims[sent.key]
-                typed_ok = fills(slot, sent.text, sent.entities, question)
+                # a number must be of what the question counts, said here or in the context
+                typed_ok = fills(slot, sent.text, sent.entities, question) and (
+                    slot is None or slot.name != "number" or not measure or bool(measure & ctx))
                 lean_on = [link.asked_by[i]] if i in link.asked_by else []
                 if slot is not None and typed_ok and i and own >= self.min_coverage:
                     lean_on.append(i - 1)  # the asked-for fact often comes just after the topic

@@ -150,6 +150,37 @@ def asked_slot(question: str) -> Slot | None:
     return None
 
 
+AUX_RE = re.compile(r"^(do|does|did|is|are|was|were|be|been|can|could|should|would|will|shall|must|may|might|"
+                    r"has|have|had)$")
+PREP_RE = re.compile(r"^(per|of|in|on|for|to|by|with|from|at|than|that|which|who)$")
+HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\s+([^?.,;:]*)")
+MEASURE_NOUN_RE = re.compile(rf"\b(?:what|which)\b{AUX_GAP}{{0,4}}?\s+({NUMBER_NOUNS})\b")
+COMPARATIVE_RE = re.compile(r"^(more|less|fewer|\w+er)$")
+
+
+@lru_cache(maxsize=256)
+def measured(question: str) -> frozenset[str]:
+    """What a number question counts or measures, stemmed: "artillery shells" in "How many
+    artillery shells did ...", "population" in "What is the population of ...". A number about
+    something else ("20 firms") does not answer it; one of these terms must be there. Empty when the question does not say
+    ("By how much did ... improve", "How much faster ...")."""
+    q = question.lower()
+    m = HOW_MANY_RE.search(q)
+    if m:
+        words = []
+        for w in m.group(1).split():
+            if AUX_RE.match(w) or PREP_RE.match(w):
+                break
+            words.append(w)
+            if len(words) == 2:  # no tagger here: the noun phrase's first two words stand for it
+                break
+        if not words or COMPARATIVE_RE.match(words[0]):
+            return frozenset()
+        return frozenset(content_terms(" ".join(words)))
+    m = MEASURE_NOUN_RE.search(q)
+    return frozenset(content_terms(m.group(1))) if m else frozenset()
+
+
 def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
     """True when the sentence holds a filler of the slot the question does not contain."""
     if slot is None:
