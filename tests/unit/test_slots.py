@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.slots import anchors, anchors_present, asked_slot, fills
+from rag.slots import anchors, anchors_present, asked_slot, fills, measured
 
 
 @pytest.mark.parametrize("question, slot, required", [
@@ -158,3 +158,15 @@ def test_how_long_is_filled_by_a_number_or_an_unbounded_duration():
 def test_mixed_case_names_are_anchors():
     assert anchors("What is gzip's default extension on macOS?") == ["macos"]
     assert not anchors_present(["macos"], "The default extension is z for MSDOS.")
+
+
+@pytest.mark.parametrize("question, terms", [
+    ("How many artillery shells did North Korea send to Russia?", {"artilleri", "shell"}),
+    ("What is the population of Hong Kong?", {"popul"}),
+    ("How many characters per indentation level should the code use?", {"charact"}),
+    ("By how much did the rewritten top improve performance?", set()),
+    ("How much faster is the new parser?", set()),
+    ("Why is top slow?", set()),
+])
+def test_measured_is_what_a_number_question_counts(question, terms):
+    assert set(measured(question)) == terms
