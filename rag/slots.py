@@ -155,6 +155,10 @@ AUX_RE = re.compile(r"^(do|does|did|is|are|was|were|be|been|can|could|should|wou
 PREP_RE = re.compile(r"^(per|of|in|on|for|to|by|with|from|at|than|that|which|who)$")
 HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\s+([^?.,;:]*)")
 MEASURE_NOUN_RE = re.compile(rf"\b(?:what|which)\b{AUX_GAP}{{0,4}}?\s+({NUMBER_NOUNS})\b")
+# nouns the number itself expresses ("60%" is the percentage) and people counted under any
+# name (inhabitants, colonists, members): no word of the question need be there
+NUMBER_FORMS = frozenset(content_terms("percentage proportion share number count amount total rate price cost fee"))
+GENERIC_COUNTED = frozenset("people persons men women individuals".split())
 COMPARATIVE_RE = re.compile(r"^(more|less|fewer|\w+er)$")
 
 
@@ -174,11 +178,11 @@ def measured(question: str) -> frozenset[str]:
             words.append(w)
             if len(words) == 2:  # no tagger here: the noun phrase's first two words stand for it
                 break
-        if not words or COMPARATIVE_RE.match(words[0]):
+        if not words or COMPARATIVE_RE.match(words[0]) or words[0] in GENERIC_COUNTED:
             return frozenset()
         return frozenset(content_terms(" ".join(words)))
     m = MEASURE_NOUN_RE.search(q)
-    return frozenset(content_terms(m.group(1))) if m else frozenset()
+    return frozenset(content_terms(m.group(1))) - NUMBER_FORMS if m else frozenset()
 
 
 def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
