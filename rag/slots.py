@@ -155,9 +155,11 @@ AUX_RE = re.compile(r"^(do|does|did|is|are|was|were|be|been|can|could|should|wou
 PREP_RE = re.compile(r"^(per|of|in|on|for|to|by|with|from|at|than|that|which|who)$")
 HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\s+([^?.,;:]*)")
 MEASURE_NOUN_RE = re.compile(rf"\b(?:what|which)\b{AUX_GAP}{{0,4}}?\s+({NUMBER_NOUNS})\b")
-# nouns the number itself expresses ("60%" is the percentage) and people counted under any
-# name (inhabitants, colonists, members): no word of the question need be there
-NUMBER_FORMS = frozenset(content_terms("percentage proportion share number count amount total rate price cost fee"))
+# nouns the number itself expresses ("60%" is the percentage, "1 MiB" the size) and people
+# counted under any name (inhabitants, colonists, members): no word of the question need be there
+NUMBER_FORMS = frozenset(content_terms(
+    "percentage proportion share number count amount total rate price cost fee size limit maximum minimum "
+    "max min timeout length height width weight capacity speed temperature distance duration age"))
 GENERIC_COUNTED = frozenset("people persons men women individuals".split())
 COMPARATIVE_RE = re.compile(r"^(more|less|fewer|\w+er)$")
 

@@ -169,6 +169,7 @@ def test_mixed_case_names_are_anchors():
     ("Why is top slow?", set()),
     ("What percentage of the land is taken up by farms?", set()),  # "60%" is the percentage
     ("How many people were in the colonies?", set()),  # counted as colonists, inhabitants ...
+    ("At what size is an upload moved to a temporary file?", set()),  # "1 MiB" is the size
 ])
 def test_measured_is_what_a_number_question_counts(question, terms):
     assert set(measured(question)) == terms
