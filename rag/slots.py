@@ -182,7 +182,7 @@ def measured(question: str) -> frozenset[str]:
                 break
         if not words or COMPARATIVE_RE.match(words[0]) or words[0] in GENERIC_COUNTED:
             return frozenset()
-        return frozenset(content_terms(" ".join(words)))
+        return frozenset(content_terms(" ".join(words))) - NUMBER_FORMS
     m = MEASURE_NOUN_RE.search(q)
     return frozenset(content_terms(m.group(1))) - NUMBER_FORMS if m else frozenset()
 

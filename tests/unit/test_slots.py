@@ -168,6 +168,7 @@ def test_mixed_case_names_are_anchors():
     ("How much faster is the new parser?", set()),
     ("Why is top slow?", set()),
     ("What percentage of the land is taken up by farms?", set()),  # "60%" is the percentage
+    ("How much percentage of the land is farmland?", set()),
     ("How many people were in the colonies?", set()),  # counted as colonists, inhabitants ...
     ("At what size is an upload moved to a temporary file?", set()),  # "1 MiB" is the size
 ])
