@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from rag import discourse
 from rag.injection import is_injection
-from rag.slots import anchors, anchors_present, asked_slot, fills
+from rag.slots import anchors, anchors_present, asked_slot, fills, measured
 from rag.text import content_terms
 from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Hit
 
@@ -40,6 +40,7 @@ CONTEXT_DISCOUNT = 0.8
 TYPED_RATIO = 0.7  # a sentence filling the asked-for slot is preferred if it scores this near the best
 FOLLOW_RATIO = 0.5  # an anaphoric next sentence ("This was done to ...") joins at this share of the score
 WH_HEAD_WEIGHT = 0.25  # "which broadcaster": the answer is a broadcaster, the word need not appear
+DIGITS_RE = re.compile(r"\d+")
 WH_HEAD_RE = re.compile(r"\b(?:which|what)\s+(\w+)")
 # words that shape a question but say nothing about its topic
 QUESTION_NOISE = frozenset(
@@ -154,12 +155,14 @@ class ExtractiveAnswerer:
         q_terms = set(content_terms(question))
         slot = asked_slot(question)
         q_anchors = anchors(question)
+        measure = measured(question)
         qvec = np.asarray(query_vec, dtype=np.float32)
         sims = {s.key: float(np.dot(qvec, vectors[s.key])) for s in sentences}
         out: dict[tuple, Scored] = {}
         context: dict[tuple, tuple[list[Sentence], list[Sentence], tuple | None]] = {}
         for chunk, sents in _by_chunk(sentences):
-            anchored = anchors_present(q_anchors, chunk.index_text)
+            # the file name names its document too ("this README" in adduser-readme.txt)
+            anchored = anchors_present(q_anchors, f"{chunk.index_text}\n{chunk.source}")
             topic = _heading_terms((chunk.title,))
             link = discourse.links(chunk, sents)
             prev_terms: set[str] = set()
@@ -177,7 +180,9 @@ class ExtractiveAnswerer:
                 own = _share(weights, s_terms)
                 coverage = max(own, CONTEXT_DISCOUNT * _share(weights, ctx))
                 similarity = sims[sent.key]
-                typed_ok = fills(slot, sent.text, sent.entities, question)
+                # a number must be of what the question counts, said here or in the context
+                typed_ok = fills(slot, sent.text, sent.entities, question) and (
+                    slot is None or slot.name != "number" or not measure or bool(measure & ctx))
                 lean_on = [link.asked_by[i]] if i in link.asked_by else []
                 if slot is not None and typed_ok and i and own >= self.min_coverage:
                     lean_on.append(i - 1)  # the asked-for fact often comes just after the topic
@@ -190,7 +195,9 @@ class ExtractiveAnswerer:
                 # a one-line .txt's title is its own first sentence: that says nothing new only
                 # if the title came from elsewhere
                 own_title = bool(chunk.title) and chunk.title.strip() in sent.text
-                novel = bool(said - q_terms - (frozenset() if own_title else topic))
+                # a one-digit number is no term but may be the whole answer ("exit status is 2")
+                novel = bool(said - q_terms - (frozenset() if own_title else topic)
+                             or set(DIGITS_RE.findall(sent.text)) - set(DIGITS_RE.findall(question)))
                 out[sent.key] = Scored(sent, 0.5 * coverage + 0.5 * similarity, coverage, similarity,
                                        typed_ok, slot is not None and slot.required, anchored,
                                        discourse.is_question(sent.text) or i in link.labels, novel)

@@ -31,6 +31,11 @@ MONTH_RE = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)
 VERSION_RE = re.compile(r"\b[vV]?\d+(\.\d+)+\b|\b[vV]\d+\b|\bversions?\s+\d+|\b\d+\.x\b")
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 URL_RE = re.compile(r"https?://\S+|\bwww\.\S+|\b[\w-]+\.(com|org|net|io|dev|edu|gov)\b")
+# temporal connectives that open an occasion: "before calling ...", "once it is installed"
+OCCASION_RE = re.compile(rf"{CLOCK_RE.pattern}|\b(before|after|until|till|once|whenever|during|upon|if|"
+                         r"each time|every time|as soon as|at (boot|startup|start-up|install time|run time|build time))\b",
+                         re.I)
+DURATION_RE = re.compile(r"\d|\b(indefinitely|forever|permanently)\b", re.I)
 PATH_RE = re.compile(r"(^|[\s(\"'`])~?\.{0,2}/[\w.-]+|\b[A-Za-z]:\\")
 
 PERSON_NOUNS = (r"person|people|maintainers?|authors?|developers?|engineers?|researchers?|"
@@ -61,9 +66,14 @@ PLACE = Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}),
              pattern=re.compile(rf"{EMAIL_RE.pattern}|{URL_RE.pattern}|{PATH_RE.pattern}"), required=False)
 
 
+# "What do the developers want ...": after do-support or a modal the noun is the subject of
+# another verb, not what is asked for ("what is the maximum size" still asks for the size)
+AUX_GAP = r"(?:\s+(?!(?:do|does|did|can|could|should|would|will|shall|must|may|might|has|have|had)\b)[\w.'-]+)"
+
+
 def _wh_head(nouns: str) -> re.Pattern:
     """'what/which [up to 4 words] NOUN': the noun is what is asked for."""
-    return re.compile(rf"\b(what|which)\b(\s+[\w.'-]+){{0,4}}?\s+({nouns})\b")
+    return re.compile(rf"\b(what|which)\b{AUX_GAP}{{0,4}}?\s+({nouns})\b")
 
 
 # first match wins: the most specific slots first
@@ -77,11 +87,15 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
      Slot("year", labels=DATES, pattern=YEAR_RE)),
     (re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|proportion|share|amount)\b"),
      Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
-    (re.compile(r"\bhow (long|old)\b"), Slot("duration", labels=NUMERIC | DATES, pattern=NUMBER_RE)),
+    (re.compile(r"\bhow (long|old)\b"), Slot("duration", labels=NUMERIC | DATES, pattern=DURATION_RE)),
+    # "When are aliases resolved?" / "When is the warning printed?": a general present or modal
+    # "when" asks for an occasion ("before calling ...", "if you type ..."), not only a date
+    (re.compile(r"^when (is|are|does|do|will|would|should|can|could|must|may|might)\b"),
+     Slot("occasion", labels=DATES, pattern=OCCASION_RE)),
     (re.compile(r"^(since |until |till |from )?when\b|\b(what|which) (date|month|day|time)\b"),
      Slot("date", labels=DATES, pattern=CLOCK_RE)),
     (_wh_head(NUMBER_NOUNS), Slot("number", labels=NUMERIC, pattern=NUMBER_RE)),
-    (re.compile(rf"\bnames? of\b(\s+[\w.'-]+){{0,3}}?\s+({PERSON_NOUNS})\b|\bwho\b(\s+[\w.'-]+){{0,2}}\s+({PERSON_NOUNS})\b"),
+    (re.compile(rf"\bnames? of\b(\s+[\w.'-]+){{0,3}}?\s+({PERSON_NOUNS})\b|\bwho\b(\s+[\w.'-]+){{0,3}}?\s+({PERSON_NOUNS})\b"),
      PERSON),
     # "which company ... manager": the first head noun decides (the lazy match ends there)
     (_wh_head(rf"(?P<person>{PERSON_NOUNS})|(?P<organisation>{ORG_NOUNS})"), PERSON_OR_ORG),
@@ -100,14 +114,21 @@ OPEN_HOW_RE = re.compile(r"\bhow\b(?!\s+(many|much|long|old|far|big|large|small|
 
 def lead_word(question: str) -> str | None:
     """The first question word, or None (imperatives: "Name the ...")."""
-    m = LEAD_RE.search(question.lower())
-    return m.group(1) if m else None
+    return _from_lead(question.lower())[0]
 
 
 def _from_lead(q: str) -> tuple[str | None, str]:
-    """The lead question word and the question from it on."""
-    m = LEAD_RE.search(q)
-    return (m.group(1), q[m.start():]) if m else (None, q)
+    """The lead question word and the question from it on. A "when"/"where" clause set off by a
+    comma before another question word is subordinate: "When a name is too long, which parts
+    are cut?" asks "which"."""
+    found = list(LEAD_RE.finditer(q))
+    if not found:
+        return None, q
+    m = found[0]
+    comma = q.find(",", m.end())
+    if m.group(1) in ("when", "where") and comma >= 0:
+        m = next((later for later in found[1:] if later.start() > comma), m)
+    return m.group(1), q[m.start():]
 
 
 def asked_slot(question: str) -> Slot | None:
@@ -127,6 +148,43 @@ def asked_slot(question: str) -> Slot | None:
         if m:
             return slot
     return None
+
+
+AUX_RE = re.compile(r"^(do|does|did|is|are|was|were|be|been|can|could|should|would|will|shall|must|may|might|"
+                    r"has|have|had)$")
+PREP_RE = re.compile(r"^(per|of|in|on|for|to|by|with|from|at|than|that|which|who)$")
+HOW_MANY_RE = re.compile(r"\bhow (?:many|much)\s+([^?.,;:]*)")
+MEASURE_NOUN_RE = re.compile(rf"\b(?:what|which)\b{AUX_GAP}{{0,4}}?\s+({NUMBER_NOUNS})\b")
+# nouns the number itself expresses ("60%" is the percentage, "1 MiB" the size) and people
+# counted under any name (inhabitants, colonists, members): no word of the question need be there
+NUMBER_FORMS = frozenset(content_terms(
+    "percentage proportion share number count amount total rate price cost fee size limit maximum minimum "
+    "max min timeout length height width weight capacity speed temperature distance duration age"))
+GENERIC_COUNTED = frozenset("people persons men women individuals".split())
+COMPARATIVE_RE = re.compile(r"^(more|less|fewer|\w+er)$")
+
+
+@lru_cache(maxsize=256)
+def measured(question: str) -> frozenset[str]:
+    """What a number question counts or measures, stemmed: "artillery shells" in "How many
+    artillery shells did ...", "population" in "What is the population of ...". A number about
+    something else ("20 firms") does not answer it; one of these terms must be there. Empty when the question does not say
+    ("By how much did ... improve", "How much faster ...")."""
+    q = question.lower()
+    m = HOW_MANY_RE.search(q)
+    if m:
+        words = []
+        for w in m.group(1).split():
+            if AUX_RE.match(w) or PREP_RE.match(w):
+                break
+            words.append(w)
+            if len(words) == 2:  # no tagger here: the noun phrase's first two words stand for it
+                break
+        if not words or COMPARATIVE_RE.match(words[0]) or words[0] in GENERIC_COUNTED:
+            return frozenset()
+        return frozenset(content_terms(" ".join(words))) - NUMBER_FORMS
+    m = MEASURE_NOUN_RE.search(q)
+    return frozenset(content_terms(m.group(1))) - NUMBER_FORMS if m else frozenset()
 
 
 def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
@@ -189,11 +247,11 @@ WORD_RE = re.compile(r"[\w][\w.'-]*\w|\w")
 
 
 def anchors(question: str) -> list[str]:
-    """Numbers and capitalised names of the question (not its first word), lower-cased."""
+    """Numbers and names of the question (not its first word; "macOS" counts), lower-cased."""
     words = WORD_RE.findall(question)
     out = []
     for i, w in enumerate(words):
-        if any(ch.isdigit() for ch in w) or (i > 0 and w[0].isupper() and len(w) > 1):
+        if any(ch.isdigit() for ch in w) or (i > 0 and len(w) > 1 and any(ch.isupper() for ch in w)):
             out.append(w.lower().removesuffix("'s").removesuffix("’s"))
     return out
 

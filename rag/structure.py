@@ -33,6 +33,9 @@ NUMBERED_HEADING_RE = re.compile(r"^(\d+(?:\.\d+)+)\.?\s+\S")
 FINAL_PUNCT = ".!?;,\"”’)]"
 WRAPPED_MAX_WIDTH = 100  # a text whose long lines stay under this is hard-wrapped
 MAX_HEADING_CHARS = 80
+# a line with an address or a copyright sign states something ("Report bugs to: bug-x@gnu.org",
+# "Copyright © 1992 Jean-loup Gailly"): content, never a guessed heading
+STATEMENT_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+|\bhttps?://|\bwww\.|©")
 MAX_HEADING_WORDS = 12
 KINDS = ("heading", "paragraph", "list_item", "table_row", "code")
 
@@ -215,6 +218,8 @@ def _heading_level(text: str, raw: list, first: bool) -> int:
         return 0
     words = s.split()
     if not words or len(words) > MAX_HEADING_WORDS or not (s[0].isupper() or s[0].isdigit()):
+        return 0
+    if STATEMENT_RE.search(s):
         return 0
     if s.endswith(":"):
         return 3 if len(words) <= 5 else 0

@@ -108,3 +108,57 @@ def test_a_one_line_document_whose_title_is_its_sentence_is_answered(answerer):
     question = "Who criticized the remarks about warheads?"
     answer = answerer.run(question, [Hit(chunk, 1.0)], answerer.embedder.embed([question])[0])
     assert not answer.refused and answer.citations[0].quote == text
+
+
+class PlainAnalyzer(FakeAnalyzer):
+    """Splits on '. ', no entities."""
+
+    def analyze(self, chunks):
+        return [Sentence(s.chunk, s.start, s.end, s.text, ()) for s in super().analyze(chunks)]
+
+
+def _ask_text(question, text, source="doc.txt"):
+    answerer = ExtractiveAnswerer(FakeEmbedder(), PlainAnalyzer(), idf=lambda term: 1.0)
+    chunk = Chunk("doc#0", "doc", source, "Doc", text, 0, len(text))
+    return answerer.run(question, [Hit(chunk, 1.0)], answerer.embedder.embed([question])[0])
+
+
+def test_a_one_digit_answer_is_news_though_no_term():
+    """"2" is too short to be a search term, yet it is what the sentence adds to the question."""
+    text = "Exit status is normally 0. If a warning occurs, exit status is 2."
+    answer = _ask_text("What exit status does gzip return when a warning occurs?", text)
+    assert not answer.refused and any(c.quote.endswith("exit status is 2.") for c in answer.citations)
+    assert _ask_text("What exit status is returned if a warning occurs?",
+                     "If a warning occurs, exit status is returned.").refused
+
+
+def test_the_file_name_anchors_a_name_for_the_document_itself():
+    """"this README": the name is the document's, found in its file name, not in the chunk."""
+    text = "Ximon Eighteen helped to polish the language of the first revisions."
+    question = "Who helped to polish the language of this README?"
+    assert not _ask_text(question, text, source="docs/adduser-readme.txt").refused
+    assert _ask_text(question, text, source="docs/adduser-notes.txt").refused
+
+
+NUMBERS = {"Last month the US restricted 20 firms based in Hong Kong.": (("20", "CARDINAL"), ("Hong Kong", "GPE")),
+           "Hong Kong has a population of 7.4 million.": (("Hong Kong", "GPE"), ("7.4 million", "CARDINAL"))}
+
+
+class NumberAnalyzer(FakeAnalyzer):
+    def analyze(self, chunks):
+        return [Sentence(s.chunk, s.start, s.end, s.text, NUMBERS.get(s.text, ())) for s in super().analyze(chunks)]
+
+
+@pytest.mark.parametrize("idf", [lambda t: 1.0, lambda t: {"popul": 0.2}.get(t, 5.0)])
+def test_a_number_about_something_else_is_no_answer_whatever_the_idf(idf):
+    """'20 firms' does not give a population, however the corpus weighs the question's terms
+    (a larger corpus made 'population' common and the firms sentence pass the old gate)."""
+    answerer = ExtractiveAnswerer(FakeEmbedder(), NumberAnalyzer(), idf=idf)
+    text = "Last month the US restricted 20 firms based in Hong Kong."
+    chunk = Chunk("doc#0", "doc", "doc.txt", "Doc", text, 0, len(text))
+    q = "What is the population of Hong Kong?"
+    assert answerer.run(q, [Hit(chunk, 1.0)], answerer.embedder.embed([q])[0]).refused
+    text2 = text + " Hong Kong has a population of 7.4 million."
+    chunk2 = Chunk("doc#0", "doc", "doc.txt", "Doc", text2, 0, len(text2))
+    answer = answerer.run(q, [Hit(chunk2, 1.0)], answerer.embedder.embed([q])[0])
+    assert not answer.refused and "7.4 million" in answer.citations[0].quote

@@ -112,6 +112,17 @@ def test_committed_sets_load_with_every_gold_passage_located(name, min_q, min_ne
     assert (DATASETS_DIR / name / "NOTICE.md").is_file()
 
 
+
+@pytest.mark.parametrize("name", ["realdocs_dev2", "realdocs_dev2_untuned"])
+def test_second_dev_set_halves_load_and_differ_in_documents(name):
+    ds = load_dataset(name)  # raises if a gold passage is not found in the extracted text
+    assert {Path(r.doc_id).suffix for r in ds.records} == {".txt", ".md", ".pdf"}
+    assert len(ds.questions) >= 60 and sum(q.kind == "near-miss" for q in ds.questions) >= 15
+    assert all(q.gold_spans for q in ds.questions if q.answerable)
+    other = load_dataset("realdocs_dev2_untuned" if name == "realdocs_dev2" else "realdocs_dev2")
+    assert not {Path(r.doc_id).stem for r in ds.records} & {Path(r.doc_id).stem for r in other.records}
+    assert (DATASETS_DIR / name / "NOTICE.md").is_file()
+
 # --- scoring ---------------------------------------------------------------------------
 def rq(id_, answerable=True, kind="what", answers=("37",), match="any"):
     spans = (("d1", 100, 120),) if answerable else ()

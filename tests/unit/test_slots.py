@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.slots import anchors, anchors_present, asked_slot, fills
+from rag.slots import anchors, anchors_present, asked_slot, fills, measured
 
 
 @pytest.mark.parametrize("question, slot, required", [
@@ -112,3 +112,65 @@ def test_an_acronym_of_the_question_s_own_name_is_not_new():
     slot = asked_slot(q)
     assert not fills(slot, "GDM (GNOME Display Manager) runs as this user.", [("GDM", "ORG")], q)
     assert fills(slot, "GDM is developed by Acme.", [("GDM", "ORG"), ("Acme", "ORG")], q)
+
+
+@pytest.mark.parametrize("question, slot", [
+    ("When a compressed file name is too long, which parts of the name does gzip truncate?", None),
+    ("Instead of deleting its users when a package is purged, what should the package do?", None),
+    ("Where the cache is full, how many entries are dropped?", "number"),
+    ("When was the flag added?", "date"),  # no comma: the "when" leads
+])
+def test_a_when_or_where_clause_before_a_comma_is_subordinate(question, slot):
+    got = asked_slot(question)
+    assert (got.name if got else None) == slot
+
+
+def test_a_noun_after_do_support_is_the_subject_not_the_asked_for_thing():
+    assert asked_slot("What do the adduser developers want to see when a test fails?") is None
+    assert asked_slot("Which maintainers does the team thank?").name == "person"  # the noun leads
+    assert asked_slot("What is the maximum upload size?").name == "number"  # a copula keeps the head
+
+
+def test_who_is_the_lead_maintainer_asks_for_a_person():
+    slot = asked_slot("Who is the lead maintainer of adduser?")
+    assert (slot.name, slot.required) == ("person", True)
+
+
+def test_a_present_tense_when_asks_for_an_occasion_not_only_a_date():
+    q = "When are field aliases resolved now?"
+    slot = asked_slot(q)
+    assert slot.name == "occasion"
+    assert fills(slot, "Field aliases are now resolved before calling field_transformer.", [], q)
+    assert fills(slot, "It is resolved in 2024.", [("2024", "DATE")], q)
+    assert not fills(slot, "Field aliases are resolved by the decorator.", [], q)
+    assert asked_slot("When was adduser 3.123 released?").name == "date"  # a past event: a date
+    assert not fills(asked_slot("When was it released?"), "It was released before the fork.", [], "When was it released?")
+
+
+def test_how_long_is_filled_by_a_number_or_an_unbounded_duration():
+    q = "How long will the classic APIs remain?"
+    slot = asked_slot(q)
+    assert fills(slot, "The classic APIs will remain indefinitely.", [], q)
+    assert fills(slot, "They remain for 3 years.", [("3 years", "DATE")], q)
+    assert not fills(slot, "The classic APIs will remain.", [], q)
+
+
+def test_mixed_case_names_are_anchors():
+    assert anchors("What is gzip's default extension on macOS?") == ["macos"]
+    assert not anchors_present(["macos"], "The default extension is z for MSDOS.")
+
+
+@pytest.mark.parametrize("question, terms", [
+    ("How many artillery shells did North Korea send to Russia?", {"artilleri", "shell"}),
+    ("What is the population of Hong Kong?", {"popul"}),
+    ("How many characters per indentation level should the code use?", {"charact"}),
+    ("By how much did the rewritten top improve performance?", set()),
+    ("How much faster is the new parser?", set()),
+    ("Why is top slow?", set()),
+    ("What percentage of the land is taken up by farms?", set()),  # "60%" is the percentage
+    ("How much percentage of the land is farmland?", set()),
+    ("How many people were in the colonies?", set()),  # counted as colonists, inhabitants ...
+    ("At what size is an upload moved to a temporary file?", set()),  # "1 MiB" is the size
+])
+def test_measured_is_what_a_number_question_counts(question, terms):
+    assert set(measured(question)) == terms

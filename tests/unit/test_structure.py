@@ -130,3 +130,13 @@ def test_a_run_of_title_like_lines_is_a_list_not_headings():
     kinds = [(b.kind, text[b.start:b.end]) for b in detect(text)]
     assert ("list_item", "Domain (0) Deprecated") in kinds
     assert ("heading", "JSON Output") in kinds and kinds[0] == ("heading", "Overview of the API")
+
+
+def test_a_short_line_with_an_address_or_a_copyright_is_content_not_a_heading():
+    # a man page printed to PDF: "REPORTING BUGS" is the heading, the lines under it are content
+    text = ("gzip\n\nREPORTING BUGS\n\nReport bugs to: bug-gzip@gnu.org\n\nCOPYRIGHT NOTICE\n\n"
+            "Copyright © 1992, 1993 Jean-loup Gailly\n\nHome Page\n\nSee https://www.gnu.org/software/gzip/\n")
+    got = kinds(text)
+    assert ("heading", "REPORTING BUGS") in got and ("heading", "Home Page") in got
+    assert ("paragraph", "Report bugs to: bug-gzip@gnu.org") in got
+    assert ("paragraph", "Copyright © 1992, 1993 Jean-loup Gailly") in got
