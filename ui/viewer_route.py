@@ -15,13 +15,6 @@ from ui.viewer import (CSP, ROUTE, DocumentTexts, ViewRequest, locate, message_h
                        parse_span)
 
 
-def resolve_doc(key: str, doc_ids: list[str], shown: Callable[[str], str]) -> str | None:
-    """The doc id behind what the page shows of it (or an exact doc id); None if unknown."""
-    if key in doc_ids:
-        return key
-    return next((d for d in doc_ids if shown(d) == key), None)
-
-
 def page_login_ok(request) -> bool:
     """True when the Gradio page mounted on this app has no login, or the request carries
     the cookie of a logged-in page user (Gradio's own token table)."""
@@ -64,7 +57,7 @@ def build_router(chat, api_key=None):
             return reply(401, message_html("Log in first", "Log in on the chat page, then open "
                                            "the source again."))
         with chat.gate.read():
-            doc_id = resolve_doc(doc, [r.doc_id for r in chat.svc.catalog.rows()], chat.shown)
+            doc_id = chat.find_doc(doc)
             found = texts.get(doc_id) if doc_id else None
         if found is None:
             return reply(404, message_html("Document not found", "This document is not indexed "

@@ -145,6 +145,21 @@ def test_delete_asks_first_and_cancel_deletes_nothing(make_settings, tmp_path):
     assert app.delete(doc_id)[0].startswith("Deleted") and app.svc.list_documents() == []
 
 
+
+def test_documents_are_found_by_their_shown_path_and_counted_from_the_catalogue(make_settings, tmp_path):
+    app = ChatApp(RagService(make_settings(), embedder=FakeEmbedder()))
+    _md, report, *_ = app.upload([str(_file(tmp_path, "pumps.md", b"# Pumps\nThe pump runs at 40 bar.\n"))],
+                                 progress=lambda *a, **k: None)
+    [row] = app.svc.list_documents()
+    [accepted] = report["accepted"]
+    assert accepted["doc_id"] == "uploads/pumps.md" == app.shown(row["doc_id"])
+    assert accepted["chunks"] == row["chunks"] > 0
+    assert app.find_doc("uploads/pumps.md") == app.find_doc(row["doc_id"]) == row["doc_id"]
+    assert app.find_doc("uploads/other.md") is None and app._chunks_of("uploads/other.md") == 0
+    app.svc.catalog.mark_pending([row["doc_id"]])  # half-written: not indexed yet
+    assert app.find_doc("uploads/pumps.md") is None and app._chunks_of(row["doc_id"]) == 0
+
+
 def test_the_size_guard_js_runs_first_and_knows_the_cap_and_our_limit():
     js = with_upload_js("() => {\n  if (window.x) { return; }\n}")
     assert js.index("__ragUploadGuard") < js.index("window.x")
