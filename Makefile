@@ -16,7 +16,8 @@ export GRADIO_ANALYTICS_ENABLED := False
 # the integration tests where the vector store matters, run a second time against a real
 # `chroma run` server (tests/conftest.py starts it when RAG_CHROMA_MODE=server; each data dir gets
 # its own collection): ingest, catalogue and kill recovery, retrieval, CLI, golden seed answers,
-# web API uploads, stored document texts, real PDFs/HTML, injection, and the kill -9 faults as
+# web API uploads, the OpenAI-compatible API's documents, load with uploads alongside, stored
+# document texts, real PDFs/HTML, injection, and the kill -9 faults as
 # server variants (a `rag ingest` / `rag serve` killed while it writes to the Chroma server; the
 # rerun leaves the server's collection equal to a clean ingest; tests/stores.py reads either mode).
 # Not run against a server, and why:
@@ -28,7 +29,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 #   test_bench.py: `rag bench` measures embedded Chroma and a `chroma run` itself
 #   test_ui_queue.py: a stub service, no store
 #   browser (test_ui_browser/viewer/conversations/uploads), LLM (test_llm_*, test_api_llm,
-#     test_api_limits, test_ui_generative), eval-CLI/gate, load and API-fuzz tests: the store is
+#     test_api_limits, test_ui_generative), eval-CLI/gate and API-fuzz tests: the store is
 #     incidental there (seeds ingested once, then rendering, models or HTTP are under test) and
 #     they are the slowest; `RAG_CHROMA_MODE=server pytest FILE` runs any of them against a server
 SERVER_TESTS := tests/integration/test_ingest.py tests/integration/test_ingest_catalog.py \
@@ -36,6 +37,7 @@ SERVER_TESTS := tests/integration/test_ingest.py tests/integration/test_ingest_c
 	tests/integration/test_ui_api.py tests/integration/test_upload_cache.py tests/integration/test_chroma_server.py \
 	tests/integration/test_ingest_doc_texts.py tests/integration/test_real_documents.py \
 	tests/integration/test_injection_pipeline.py tests/integration/test_upload_faults.py \
+	tests/integration/test_api_openai.py tests/integration/test_load.py \
 	tests/integration/test_faults.py::test_kill_9_during_ingest_then_rerun_equals_a_clean_ingest \
 	tests/integration/test_faults.py::test_a_second_writer_waits_for_the_lock_then_fails_clearly
 
