@@ -42,6 +42,7 @@ class RagService:
         if embedder is not None:
             self.__dict__["embedder"] = embedder
         self._local_llm = local_llm
+        self._content_checked: set[str] = set()  # doc ids whose missing content hash was looked for
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -225,13 +226,21 @@ class RagService:
         """Indexed documents whose file had exactly these bytes (sha256 of the file), e.g.
         the same file under another name. Documents indexed before content hashes were kept
         get theirs from their file, if it is unchanged since it was indexed."""
+        self._backfill_content_hashes()
+        return self.catalog.with_content(content_hash)
+
+    def _backfill_content_hashes(self) -> None:
+        """Each old row once per service: its hash is stored when its file is unchanged; a
+        file gone or changed since is remembered, not looked at again on every upload."""
         from rag.ingest import file_sha256
 
         for doc_id, path, ingested_at in self.catalog.missing_content_hashes():
+            if doc_id in self._content_checked:
+                continue
+            self._content_checked.add(doc_id)
             file = Path(path)
             if file.is_file() and file.stat().st_mtime <= ingested_at:
                 self.catalog.set_content_hash(doc_id, file_sha256(file))
-        return self.catalog.with_content(content_hash)
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove one document from Chroma, the lexical index and the catalogue;

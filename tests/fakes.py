@@ -1,10 +1,18 @@
-"""Fakes that plug in through the real interfaces (the Embedder protocol)."""
+"""Fakes that plug in through the real interfaces: the Embedder protocol, the answer
+pipeline over a service's components, and an OpenAI-compatible chat server on loopback."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeEmbedder:
@@ -84,3 +92,115 @@ class SwappablePipeline:
 
     def ask(self, *args, **kwargs):
         return self.pipeline.ask(*args, **kwargs)
+
+
+# --- an OpenAI-compatible chat server on loopback ------------------------------------------
+def numbered_sources(prompt: str) -> dict[int, str]:
+    """The sources of a prompt, as the pipeline numbers them ("[n] text" lines)."""
+    return {int(n): text for n, text in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)}
+
+
+def quote_first_source(sources: dict[int, str], question: str) -> str:
+    """A model that answers with its first source, cited."""
+    return f"{sources[1]} [1]" if 1 in sources else "Nothing."
+
+
+class FakeLLM:
+    """How a loopback OpenAI-compatible server answers, and every request it received.
+
+    `behaviour`: "ok"; "timeout" (waits `delay` s, then an empty body); "500" or "429" (that
+    error); "garbage" (a stream that is not JSON); "cut" (the connection closed after two
+    words). `reply(sources, question)` is the answer, streamed a word at a time, `word_delay`
+    s apart; `after_first_word` may hold the stream (subclasses)."""
+
+    def __init__(self, reply: Callable[[dict[int, str], str], str] = quote_first_source,
+                 word_delay: float = 0.0) -> None:
+        self.behaviour = "ok"
+        self.reply = reply
+        self.delay = 0.0
+        self.word_delay = word_delay
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.base_url = ""  # http://127.0.0.1:PORT/v1 once served
+        self.hung_up = threading.Event()  # the client closed a stream before its end
+
+    def after_first_word(self, send: Callable[[str], None]) -> None:
+        """Called once the first word is out; `send(text)` streams more."""
+
+
+def _llm_handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # /v1/models: the endpoint probe
+            self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if not self.path.endswith("/chat/completions"):  # e.g. llama.cpp's /tokenize
+                return self._json(404, {"error": "not found"})
+            fake.requests.append(body)
+            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
+            try:
+                self._answer(body["messages"][-1]["content"])
+            except OSError:  # the client closed the stream
+                fake.hung_up.set()
+
+        def _answer(self, prompt: str) -> None:
+            b = fake.behaviour
+            if b == "timeout":
+                time.sleep(fake.delay)
+                return self._json(200, {})
+            if b in ("500", "429"):
+                return self._json(int(b), {"error": {"message": "nope", "type": "server_error"}})
+            question = re.search(r"^Question: (.*)$", prompt, re.M)
+            text = fake.reply(numbered_sources(prompt), question.group(1) if question else "")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            if b == "garbage":
+                self.wfile.write(b"data: {this is not json\n\ndata: \x00\x01garbage\n\n")
+                return
+            for i, word in enumerate(re.findall(r"\S+\s*", text)):
+                if b == "cut" and i == 2:
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self._chunk({"content": word}, None)
+                if i == 0:
+                    fake.after_first_word(lambda more: self._chunk({"content": more}, None))
+                if fake.word_delay:
+                    time.sleep(fake.word_delay)
+            self._chunk({}, "stop")
+            self.wfile.write(b"data: [DONE]\n\n")
+
+        def _chunk(self, delta: dict, finish: str | None) -> None:
+            event = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
+            self.wfile.flush()
+
+        def _json(self, code: int, obj: dict) -> None:
+            data = json.dumps(obj).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@contextmanager
+def serving(fake: FakeLLM) -> Iterator[FakeLLM]:
+    """`fake` answering on a free loopback port (`fake.base_url`) until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _llm_handler(fake))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -130,7 +130,7 @@ class ChatApp:
         """Answer one question (mode: extractive | generative | auto; "" = configured).
 
         The answer as JSON, as `rag ask --json` prints it."""
-        if not self.loader.wait(WRITE_LOAD_WAIT_S):
+        if not self._loaded():
             raise gr.Error(STILL_LOADING)
         try:
             with self.limiter.hold(), self.gate.read():
@@ -145,12 +145,15 @@ class ChatApp:
         return [[Path(d["source"]).name, d["title"], d["chunks"], d.get("flagged", 0),
                  self.shown(d["doc_id"])] for d in self.svc.list_documents()]
 
+    def find_doc(self, key: str) -> str | None:
+        """The indexed doc id behind what the page shows (a shown path) or an exact doc id;
+        None if unknown. Catalogue lookups by id, not a listing of every document."""
+        catalog = self.svc.catalog
+        return render.find_shown_doc(key, self.roots, lambda d: _committed(catalog.get(d)),
+                                     lambda: (row.doc_id for row in catalog.rows()))
+
     def _doc_id(self, key: str) -> str:
-        """The doc id behind what the page shows (a shown path) or an exact doc id."""
-        ids = [d["doc_id"] for d in self.svc.list_documents()]
-        if key in ids:
-            return key
-        return next((d for d in ids if self.shown(d) == key), key)
+        return self.find_doc(key) or key
 
     def index_summary(self) -> str:
         docs = self.svc.list_documents()
@@ -181,15 +184,26 @@ class ChatApp:
             return (gr.skip(), gr.skip(), gr.skip(), self.loading_banner(), gr.skip())
         return (*self.refresh(), gr.Timer(active=False))
 
-    def _await_loading(self, progress) -> None:
-        if not self.loader.ready:
+    def _loaded(self, progress=None) -> bool:
+        """Whether start-up loading is done, waiting up to WRITE_LOAD_WAIT_S for it (an
+        upload's progress bar says it waits)."""
+        if progress is not None and not self.loader.ready:
             progress(0, desc="Waiting for the models to load")
-        if not self.loader.wait(WRITE_LOAD_WAIT_S):
-            raise InputError(STILL_LOADING)
+        return self.loader.wait(WRITE_LOAD_WAIT_S)
+
+    def _cannot_change(self, doc_id: str | None) -> tuple | None:
+        """The reply to a delete or re-index that cannot run (no document picked, or still
+        loading); None when it can."""
+        if not doc_id:
+            return ("Pick a document first.", *self._docs_outputs())
+        if not self._loaded():
+            return (STILL_LOADING, *self._docs_outputs())
+        return None
 
     def upload(self, files: list[str] | None, progress=gr.Progress()) -> tuple:
         try:
-            self._await_loading(progress)
+            if not self._loaded(progress):
+                raise InputError(STILL_LOADING)
             report = self.ingest_uploads(files or [], progress)
         except RagError as exc:
             report = {"accepted": [], "duplicates": [], "rejected": [
@@ -240,15 +254,14 @@ class ChatApp:
                 "chunks": self._chunks_of(doc_id)}
 
     def _chunks_of(self, doc_id: str) -> int:
-        return next((d["chunks"] for d in self.svc.list_documents() if d["doc_id"] == doc_id), 0)
+        row = self.svc.catalog.get(doc_id)
+        return row.chunks if _committed(row) else 0
 
     def delete(self, doc_id: str | None, confirmed: bool = True) -> tuple:
         if doc_id and not confirmed:  # the page's confirmation was answered "Cancel"
             return ("Nothing deleted.", *self._docs_outputs(doc_id))  # still picked
-        if not doc_id:
-            return ("Pick a document first.", *self._docs_outputs())
-        if not self.loader.wait(WRITE_LOAD_WAIT_S):
-            return (STILL_LOADING, *self._docs_outputs())
+        if (refused := self._cannot_change(doc_id)) is not None:
+            return refused
         shown = render.esc(self.shown(self._doc_id(doc_id)))
         found = self.delete_document(doc_id)
         note = f"Deleted **{shown}**." if found else f"{shown} was not indexed."
@@ -273,10 +286,8 @@ class ChatApp:
                 log.info("removed upload %s", path)
 
     def reindex(self, doc_id: str | None) -> tuple:
-        if not doc_id:
-            return ("Pick a document first.", *self._docs_outputs())
-        if not self.loader.wait(WRITE_LOAD_WAIT_S):
-            return (STILL_LOADING, *self._docs_outputs())
+        if (refused := self._cannot_change(doc_id)) is not None:
+            return refused
         try:
             with self.gate.write():
                 doc_id = self._doc_id(doc_id)
@@ -387,6 +398,11 @@ def _provisional_messages(answer, uid: str, draft: str) -> list[dict]:
             + render.notice_html(PROVISIONAL_NOTE) + render.final_message(answer, uid) + "</div>")
     shown = render.answer_html(draft, render.new_uid(), provisional=True) if draft else "…"
     return [_msg(body), _msg(shown, title=DRAFT_TITLE, status="pending")]
+
+
+def _committed(row) -> bool:
+    """A catalogue row (rag.catalog.DocRow) of a document indexed to the end."""
+    return row is not None and not row.pending
 
 
 def _row_doc_id(evt: gr.SelectData) -> str | None:

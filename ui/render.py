@@ -14,7 +14,7 @@ import dataclasses
 import html
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePath
 
 from rag.types import REFUSAL_TEXT, Answer, Citation, Hit
@@ -61,6 +61,22 @@ def shown_path(path: str, roots: Sequence[Path]) -> str:
         except ValueError:
             continue
     return f"…/{pure.name}"
+
+
+def find_shown_doc(key: str, roots: Sequence[Path], indexed: Callable[[str], bool],
+                   doc_ids: Callable[[], Iterable[str]]) -> str | None:
+    """The indexed doc id that shown_path shows as `key` (or `key` itself when it is a doc
+    id); None if there is none. `indexed(doc_id)`: one lookup per candidate (the doc id as
+    shown, or joined to a root); only a name shown as "…/name" (outside every root) is
+    looked for among all `doc_ids()`, in their order."""
+    if indexed(key):
+        return key
+    if key.startswith("…/"):
+        return next((d for d in doc_ids() if shown_path(d, roots) == key), None)
+    if key.startswith("/"):  # never what the page shows
+        return None
+    joined = sorted({(root / key).as_posix() for root in roots})
+    return next((d for d in joined if shown_path(d, roots) == key and indexed(d)), None)
 
 
 def scrub_paths(text: str, roots: Sequence[Path]) -> str:

@@ -6,7 +6,6 @@ here: FastAPI reads the endpoint's annotations at runtime.
 """
 
 import hmac
-from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -15,26 +14,38 @@ from ui.viewer import (CSP, ROUTE, DocumentTexts, ViewRequest, locate, message_h
                        parse_span)
 
 
-def resolve_doc(key: str, doc_ids: list[str], shown: Callable[[str], str]) -> str | None:
-    """The doc id behind what the page shows of it (or an exact doc id); None if unknown."""
-    if key in doc_ids:
-        return key
-    return next((d for d in doc_ids if shown(d) == key), None)
-
-
 def page_login_ok(request) -> bool:
     """True when the Gradio page mounted on this app has no login, or the request carries
-    the cookie of a logged-in page user (Gradio's own token table)."""
-    for route in request.app.routes:
-        sub = getattr(route, "app", None)
-        if not (hasattr(sub, "tokens") and hasattr(sub, "cookie_id")):
-            continue
-        if sub.auth is None and getattr(sub, "auth_dependency", None) is None:
-            return True
-        token = (request.cookies.get(f"access-token-{sub.cookie_id}")
-                 or request.cookies.get(f"access-token-unsecure-{sub.cookie_id}"))
-        return bool(token) and token in sub.tokens
-    return False  # no page mounted: nobody is logged in
+    the cookie of a logged-in page user; False when no page is mounted."""
+    page = mounted_page(request.app)
+    return page is not None and gradio_page_user(page, request) is not None
+
+
+def mounted_page(app):
+    """The Gradio app (gradio.routes.App) mounted on this FastAPI app, if any."""
+    from gradio.routes import App
+
+    return next((r.app for r in app.routes if isinstance(getattr(r, "app", None), App)), None)
+
+
+def gradio_page_user(page, request) -> str | None:
+    """Who is logged in on a mounted Gradio page: "" when the page has no login, the user
+    name when the request carries a logged-in user's cookie, else None.
+
+    GRADIO INTERNALS, kept to this one function: Gradio 6 offers no public way to ask this
+    outside its own event handlers (gr.Request.username exists only there; its GET
+    /gradio_api/user and /gradio_api/login_check answer the browser over HTTP). This mirrors
+    their get_current_user (gradio/routes.py, gradio 6.31): the App's `auth` and
+    `auth_dependency`, its token table `tokens` (token -> user name) and the cookies
+    `access-token-{cookie_id}` and `access-token-unsecure-{cookie_id}`. A page with an
+    `auth_dependency` (not used here) logs nobody in through these cookies: refused.
+    tests/unit/test_ui_viewer_login.py compares it with Gradio's own /login_check and
+    fails loudly if Gradio changes any of them."""
+    if page.auth is None and page.auth_dependency is None:
+        return ""
+    token = (request.cookies.get(f"access-token-{page.cookie_id}")
+             or request.cookies.get(f"access-token-unsecure-{page.cookie_id}"))
+    return page.tokens.get(token) if token else None
 
 
 def api_key_ok(request, api_key) -> bool:
@@ -64,7 +75,7 @@ def build_router(chat, api_key=None):
             return reply(401, message_html("Log in first", "Log in on the chat page, then open "
                                            "the source again."))
         with chat.gate.read():
-            doc_id = resolve_doc(doc, [r.doc_id for r in chat.svc.catalog.rows()], chat.shown)
+            doc_id = chat.find_doc(doc)
             found = texts.get(doc_id) if doc_id else None
         if found is None:
             return reply(404, message_html("Document not found", "This document is not indexed "

@@ -8,27 +8,28 @@ test wants, whatever the machine's load.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from tests.conftest import SEEDS
+from tests.fakes import FakeLLM, serving
 from ui.testing import run_rag, serve
 
 QUESTION = "Who criticized Stoltenberg's remarks about warheads?"
 WAIT_S = 90
 
 
-class HeldLLM:
+class HeldLLM(FakeLLM):
+    """Quotes its first source; after the first word the stream waits for the test."""
+
     def __init__(self) -> None:
+        super().__init__(word_delay=0.01)
         self.started = threading.Event()  # a chat request arrived and its first word went out
         self.release = threading.Event()  # let the rest of the answer go
         self.trickle = False  # after release: one word every 50 ms until the reader hangs up
-        self.hung_up = threading.Event()
 
     def reset(self) -> None:
         self.started.clear()
@@ -36,67 +37,19 @@ class HeldLLM:
         self.hung_up.clear()
         self.trickle = False
 
-
-def _handler(llm: HeldLLM):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):  # /v1/models: the endpoint probe
-            self._json(200, {"object": "list", "data": [{"id": "fake"}]})
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if not self.path.endswith("/chat/completions"):
-                return self._json(404, {"error": "not found"})
-            first = re.search(r"^\[1\] (.*)$", body["messages"][-1]["content"], re.M)
-            words = re.findall(r"\S+\s*", f"{first.group(1)} [1]" if first else "Nothing.")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            try:
-                self._chunk({"content": words[0]}, None)
-                llm.started.set()
-                llm.release.wait(WAIT_S)
-                while llm.trickle:
-                    self._chunk({"content": "more "}, None)
-                    time.sleep(0.05)
-                for word in words[1:]:
-                    self._chunk({"content": word}, None)
-                    time.sleep(0.01)
-                self._chunk({}, "stop")
-                self.wfile.write(b"data: [DONE]\n\n")
-            except OSError:  # rag serve closed the stream
-                llm.hung_up.set()
-
-        def _chunk(self, delta, finish):
-            event = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-            self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-            self.wfile.flush()
-
-        def _json(self, code, obj):
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
+    def after_first_word(self, send) -> None:
+        self.started.set()
+        self.release.wait(WAIT_S)
+        while self.trickle:
+            send("more ")
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
 def llm():
-    fake = HeldLLM()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield fake
-    fake.release.set()
-    server.shutdown()
-    server.server_close()
+    with serving(HeldLLM()) as fake:
+        yield fake
+        fake.release.set()
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +57,7 @@ def url(tmp_path_factory, llm):
     base = tmp_path_factory.mktemp("limits")
     data = base / "data"
     run_rag("--data-dir", str(data), "ingest", str(SEEDS), "--no-progress", cwd=base)
-    env = {"RAG_LLM_BASE_URL": llm.url, "RAG_LLM_MODEL": "fake", "RAG_LLM_TIMEOUT": "120"}
+    env = {"RAG_LLM_BASE_URL": llm.base_url, "RAG_LLM_MODEL": "fake", "RAG_LLM_TIMEOUT": "120"}
     with serve(data, "--concurrency", "1", "--queue-size", "1", cwd=base, env=env) as u:
         yield u.rstrip("/")
 

@@ -1,6 +1,11 @@
 """Faults as tests (real processes, real Chroma): kill -9 during ingest, two writers on one
 data dir, disk full and a read-only data dir during ingest.
 
+In the server pass (RAG_CHROMA_MODE=server, `make test-server`) the same tests run against a
+`chroma run` server: the killed `rag ingest` is then a client killed while it writes to the
+server, and the rerun must still leave the server's collection equal to a clean ingest's
+(tests/stores.py reads the collection in either mode).
+
 The LLM faults (endpoint down, slow beyond the timeout, garbage, cut streams, 429/500) are in
 tests/integration/test_llm_fake_server.py.
 """
@@ -18,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from rag.ingest import HOLD_COMMIT_ENV, LOCK_NAME
+from tests.stores import chunk_texts
 from ui.testing import rag_env
 
 DOC_SOURCES = sorted(Path("/usr/share/doc").glob("*/copyright"))[:200]
@@ -40,17 +46,6 @@ def _corpus(folder: Path, n: int = 60) -> Path:
 def _ingest_cmd(data: Path, folder: Path) -> list[str]:
     return [sys.executable, "-m", "rag.cli", "--data-dir", str(data), "ingest", str(folder),
             "--no-progress", "--json"]
-
-
-def _index(data: Path) -> dict[str, str]:
-    """chunk id → text, read by a fresh process's view of the collection."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    client = chromadb.PersistentClient(path=str(data / "chroma"),
-                                       settings=ChromaSettings(anonymized_telemetry=False))
-    got = client.get_collection("documents", embedding_function=None).get(include=["documents"])
-    return dict(zip(got["ids"], got["documents"]))
 
 
 def _committed_docs(data: Path) -> int:
@@ -83,7 +78,7 @@ def clean_index(tmp_path_factory):
     data = base / "clean"
     subprocess.run(_ingest_cmd(data, folder), cwd=base, env=rag_env(), check=True,
                    capture_output=True, timeout=900)
-    return base, folder, _index(data)
+    return base, folder, chunk_texts(data)
 
 
 def test_kill_9_during_ingest_then_rerun_equals_a_clean_ingest(clean_index, tmp_path):
@@ -104,7 +99,7 @@ def test_kill_9_during_ingest_then_rerun_equals_a_clean_ingest(clean_index, tmp_
     rerun = subprocess.run(_ingest_cmd(data, folder), cwd=base, env=rag_env(),
                            capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stderr
-    after = _index(data)
+    after = chunk_texts(data)
     assert len(after) == len(clean) and after.keys() == clean.keys()
     assert after == clean  # same ids, same texts: no duplicates, no half-written document
 
@@ -133,7 +128,7 @@ def test_a_second_writer_waits_for_the_lock_then_fails_clearly(clean_index, tmp_
                   300, "the waiting message")
     out, err = waiting.communicate(timeout=300)  # the lock is released: it proceeds
     assert waiting.returncode == 0, err
-    (only,) = _index(data)
+    (only,) = chunk_texts(data)
     assert only.endswith("a.txt#0")
 
 
@@ -161,14 +156,14 @@ def test_disk_full_during_ingest_is_a_clear_error_and_the_index_stays_usable(cle
     data = small_disk / "data"
     first = _run(data, "ingest", str(SEEDS), "--no-progress", cwd=base)
     assert first.returncode == 0, first.stderr
-    before = _index(data)
+    before = chunk_texts(data)
     full = _run(data, "ingest", str(folder), "--no-progress", cwd=base)
     print("disk-full stderr:", full.stderr.strip()[-400:])
     assert full.returncode != 0 and "Traceback" not in full.stderr
     assert "space" in full.stderr.lower() or "full" in full.stderr.lower(), full.stderr
     ask = _run(data, "ask", "--json", "What does Stoltenberg say about China?", cwd=base)
     assert ask.returncode == 0, ask.stderr
-    assert set(before) <= set(_index(data))  # nothing that was indexed is lost
+    assert set(before) <= set(chunk_texts(data))  # nothing that was indexed is lost
 
 
 def test_read_only_data_dir_ingest_is_a_clear_error_and_the_index_unchanged(clean_index, small_disk):
@@ -177,7 +172,7 @@ def test_read_only_data_dir_ingest_is_a_clear_error_and_the_index_unchanged(clea
 
     data = small_disk / "data"
     assert _run(data, "ingest", str(SEEDS), "--no-progress", cwd=base).returncode == 0
-    before = _index(data)
+    before = chunk_texts(data)
     view = small_disk.parent / "read-only"  # the same data dir, seen through a read-only bind mount
     view.mkdir()
     subprocess.run(["mount", "--bind", str(data), str(view)], check=True)
@@ -189,6 +184,6 @@ def test_read_only_data_dir_ingest_is_a_clear_error_and_the_index_unchanged(clea
         assert "read-only" in ro.stderr.lower() or "readonly" in ro.stderr.lower(), ro.stderr
     finally:
         subprocess.run(["umount", str(view)], check=False)
-    assert _index(data) == before
+    assert chunk_texts(data) == before
     ask = _run(data, "ask", "--json", "What does Stoltenberg say about China?", cwd=base)
     assert ask.returncode == 0, ask.stderr

@@ -9,103 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import SecretStr
 
 from rag.types import REFUSAL_TEXT
-from tests.fakes import SwappablePipeline
+from tests.fakes import FakeLLM, SwappablePipeline, numbered_sources, serving
 
 SECRET = "sk-test-secret-4242"
 
 
-class FakeLLM:
-    """State shared with the handler: how to answer, and every request received."""
-
-    def __init__(self) -> None:
-        self.behaviour = "ok"
-        self.reply = lambda sources, question: "Nothing."
-        self.delay = 0.0
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-
-
-def _sources(prompt: str) -> dict[int, str]:
-    return {int(n): text for n, text in re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)}
-
-
-def _handler(fake: FakeLLM):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if not self.path.endswith("/chat/completions"):  # e.g. llama.cpp's /tokenize
-                return self._json(404, {"error": "not found"})
-            fake.requests.append(body)
-            fake.headers.append({k.lower(): v for k, v in self.headers.items()})
-            b = fake.behaviour
-            if b == "timeout":
-                time.sleep(fake.delay)
-                return self._json(200, {})
-            if b in ("500", "429"):
-                return self._json(int(b), {"error": {"message": "nope", "type": "server_error"}})
-            prompt = body["messages"][-1]["content"]
-            question = re.search(r"^Question: (.*)$", prompt, re.M)
-            text = fake.reply(_sources(prompt), question.group(1) if question else "")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.end_headers()
-            if b == "garbage":
-                self.wfile.write(b"data: {this is not json\n\ndata: \x00\x01garbage\n\n")
-                return
-            words = re.findall(r"\S+\s*", text)
-            for i, w in enumerate(words):
-                if b == "cut" and i == 2:
-                    self.wfile.flush()
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-                             "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]})
-            self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-                         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            self.wfile.write(b"data: [DONE]\n\n")
-
-        def _event(self, obj):
-            self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")
-            self.wfile.flush()
-
-        def _json(self, code, obj):
-            data = json.dumps(obj).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
 @pytest.fixture(scope="module")
 def fake_llm():
-    fake = FakeLLM()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serving(FakeLLM(reply=lambda sources, question: "Nothing.")) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -214,7 +133,7 @@ def test_sources_dropped_to_fit_a_small_window_are_reported(pipe, fake_llm):
     pipe.settings = pipe.settings.model_copy(update={"llm_context_window": 620, "llm_max_tokens": 200})
     answer = pipe.ask(Q_PESKOV)
     assert answer.llm["dropped_sources"] > 0 and "dropped" in answer.notice
-    assert answer.llm["sources"] == len(_sources(fake_llm.requests[-1]["messages"][-1]["content"]))
+    assert answer.llm["sources"] == len(numbered_sources(fake_llm.requests[-1]["messages"][-1]["content"]))
     assert not answer.refused
 
 

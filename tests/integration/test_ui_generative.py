@@ -5,66 +5,19 @@ A tiny OpenAI-compatible server on loopback answers by quoting the prompt's sour
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from tests.conftest import SEEDS
+from tests.fakes import FakeLLM, serving
 from ui.testing import run_rag, serve
 
 gradio_client = pytest.importorskip("gradio_client")
 
 
-class QuotingLLM(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):  # /v1/models: the endpoint probe
-        self._send(200, "application/json", json.dumps({"object": "list", "data": [{"id": "fake"}]}))
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if not self.path.endswith("/chat/completions"):  # e.g. llama.cpp's /tokenize
-            return self._send(404, "application/json", '{"error": "not found"}')
-        prompt = body["messages"][-1]["content"]
-        first = re.search(r"^\[1\] (.*)$", prompt, re.M)
-        reply = f"{first.group(1)} [1]" if first else "Nothing."
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for word in re.findall(r"\S+\s*", reply):
-            self._chunk({"content": word}, None)
-            time.sleep(0.01)
-        self._chunk({}, "stop")
-        self.wfile.write(b"data: [DONE]\n\n")
-
-    def _chunk(self, delta, finish):
-        event = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        self.wfile.write(b"data: " + json.dumps(event).encode() + b"\n\n")
-        self.wfile.flush()
-
-    def _send(self, code, ctype, text):
-        data = text.encode()
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
 @pytest.fixture(scope="module")
 def llm_url():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), QuotingLLM)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with serving(FakeLLM(word_delay=0.01)) as fake:  # quotes the prompt's source [1]
+        yield fake.base_url
 
 
 @pytest.fixture(scope="module")

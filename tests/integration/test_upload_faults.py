@@ -2,11 +2,12 @@
 the index ends consistent and re-uploading gives the state of a clean ingest.
 
 Killed once a document of the upload is half-written (its chunks already in Chroma, its
-catalogue row still pending: a condition read from the two SQLite files, not a sleep). The
+catalogue row still pending: a condition read from the catalogue and Chroma, not a sleep). The
 server runs with RAG_TEST_HOLD_COMMIT, so every document after the first waits in that state
 until the kill: the kill lands there on a fast machine as on a slow one. At
 start-up `rag serve` deletes what the killed write left (ui/cli.py `recover_uploads`), so
-before any new upload the catalogue, Chroma, the lexical index and uploads/ agree.
+before any new upload the catalogue, Chroma, the lexical index and uploads/ agree. In the
+server pass (RAG_CHROMA_MODE=server) the killed `rag serve` was writing to a Chroma server.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import httpx
 import pytest
 
 from rag.ingest import HOLD_COMMIT_ENV
+from tests.stores import chunk_ids, chunk_texts
 from ui.testing import READY, rag_env, run_rag, serve, wait_until
 
 N_FILES = 3
@@ -58,18 +60,6 @@ def _lexical_ids(data: Path) -> set[str]:
         return {r[0] for r in conn.execute("SELECT chunk_id FROM chunks")}
 
 
-def _chroma_ids(data: Path) -> set[str]:
-    """Chunk ids in Chroma's own SQLite (read-only; safe while another process writes)."""
-    path = data / "chroma" / "chroma.sqlite3"
-    if not path.exists():
-        return set()
-    try:
-        with _ro(path) as conn:
-            return {r[0] for r in conn.execute("SELECT embedding_id FROM embeddings")}
-    except sqlite3.Error:
-        return set()
-
-
 def _half_written(data: Path) -> str | None:
     """An uploaded document whose chunks are in Chroma while its catalogue row is pending."""
     cat = _catalogue(data)
@@ -77,18 +67,8 @@ def _half_written(data: Path) -> str | None:
     pending = [d for d, (_, p) in cat.items() if "uploads/" in d and p]
     if not committed or not pending:
         return None
-    ids = _chroma_ids(data)
+    ids = chunk_ids(data)
     return next((d for d in pending if any(i.startswith(f"{d}#") for i in ids)), None)
-
-
-def _index(data: Path) -> dict[str, str]:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    client = chromadb.PersistentClient(path=str(data / "chroma"),
-                                       settings=ChromaSettings(anonymized_telemetry=False))
-    got = client.get_collection("documents", embedding_function=None).get(include=["documents"])
-    return dict(zip(got["ids"], got["documents"]))
 
 
 def _wait_for(cond, timeout: float, what: str):
@@ -99,7 +79,7 @@ def _assert_consistent(data: Path) -> dict[str, tuple[int, bool]]:
     """Catalogue, Chroma, lexical index and uploads/ agree; no pending row."""
     cat = _catalogue(data)
     assert not any(p for _, p in cat.values()), cat
-    chroma, lexical = _chroma_ids(data), _lexical_ids(data)
+    chroma, lexical = chunk_ids(data), _lexical_ids(data)
     assert chroma == lexical
     assert {i.rpartition("#")[0] for i in chroma} == set(cat)
     for doc, (chunks, _) in cat.items():
@@ -132,7 +112,7 @@ def test_kill_9_during_a_web_upload_then_restart_is_consistent_and_reupload_is_c
     for name, data in docs:
         (clean / "data" / "uploads" / name).write_bytes(data)
     run_rag("--data-dir", "data", "ingest", "data/uploads", "--no-progress", cwd=clean)
-    clean_index = _index(clean / "data")
+    clean_index = chunk_texts(clean / "data")
 
     data = base / "data"  # an empty index: the page's first upload
     port = free_port()
@@ -162,7 +142,7 @@ def test_kill_9_during_a_web_upload_then_restart_is_consistent_and_reupload_is_c
         hold.unlink()
     # what the kill left: a pending row whose chunks are in Chroma, its stored file
     cat = _catalogue(data)
-    assert cat[doc][1] and any(i.startswith(f"{doc}#") for i in _chroma_ids(data))
+    assert cat[doc][1] and any(i.startswith(f"{doc}#") for i in chunk_ids(data))
     assert (base / doc).is_file()
 
     with serve(Path("data"), cwd=base) as url:  # restart: recovery at start-up
@@ -174,7 +154,7 @@ def test_kill_9_during_a_web_upload_then_restart_is_consistent_and_reupload_is_c
         statuses = {a["name"]: a["status"] for a in report["accepted"]}
         assert statuses[Path(doc).name] == "added"  # the half-written one is indexed anew
         _assert_consistent(data)
-    final = _index(data)
+    final = chunk_texts(data)
     assert final.keys() == clean_index.keys() and final == clean_index  # same ids, same texts
     assert {d: n for d, (n, _) in _catalogue(data).items()} == \
         {d: n for d, (n, _) in _catalogue(clean / "data").items()}

@@ -87,6 +87,24 @@ def test_page_says_still_loading_then_answers(make_settings, tmp_path, monkeypat
     assert banner["visible"] is False and timer.active is False
 
 
+
+def test_every_write_and_the_api_wait_for_loading_then_say_so(make_settings, tmp_path, monkeypatch):
+    loader = ServiceLoader(lambda: None, hold=tmp_path / "never")
+    chat = ChatApp(_svc(make_settings()), loader=loader)
+    loader.start()
+    monkeypatch.setattr(app_module, "WRITE_LOAD_WAIT_S", 0.1)
+    shown = []
+    doc = tmp_path / "a.md"
+    doc.write_text("# A\nalpha\n")
+    _md, report, *_ = chat.upload([str(doc)], progress=lambda value, desc="": shown.append(desc))
+    assert shown == ["Waiting for the models to load"]
+    assert report["rejected"] == [{"name": "a.md", "reason": STILL_LOADING}] and not report["accepted"]
+    assert chat.delete("a.md")[0] == STILL_LOADING and chat.reindex("a.md")[0] == STILL_LOADING
+    assert chat.delete(None)[0] == chat.reindex(None)[0] == "Pick a document first."
+    with pytest.raises(app_module.gr.Error):
+        chat.ask_api("q")
+
+
 @contextlib.contextmanager
 def _uvicorn(app):
     port = free_port()

@@ -4,6 +4,7 @@ chunk progress from the ingest, the catalogue's content hashes, confirm before d
 from __future__ import annotations
 
 import html
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -98,6 +99,35 @@ def test_files_get_their_bytes_hash_and_old_rows_are_filled_from_their_file(svc,
     assert svc.documents_with_content(digest) == [doc_id]  # filled from the unchanged file
 
 
+
+def test_old_rows_are_looked_at_once_not_on_every_upload(svc, tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("kept", "changed", "gone"):
+        (docs / f"{name}.md").write_bytes(f"# {name}\nThe {name} pump runs at 40 bar.\n".encode())
+    svc.ingest_paths([docs])
+    kept = content_hash(docs / "kept.md")
+    ids = {Path(d["doc_id"]).stem: d["doc_id"] for d in svc.list_documents()}
+    with svc.index_db.transaction() as conn:  # as a catalogue written before content hashes
+        conn.execute("UPDATE documents SET content_hash = ''")
+    (docs / "changed.md").write_bytes(b"# changed\nNow it runs at 50 bar.\n")
+    later = (docs / "changed.md").stat().st_mtime + 60
+    os.utime(docs / "changed.md", (later, later))
+    (docs / "gone.md").unlink()
+    looked_at: list[str] = []
+    is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda self: (
+        looked_at.append(self.name) if self.parent == docs else None) or is_file(self))
+    for _ in range(3):  # three uploads
+        assert svc.documents_with_content(kept) == [ids["kept"]]
+    assert sorted(looked_at) == ["changed.md", "gone.md", "kept.md"]  # each once
+    assert [r.doc_id for r in svc.catalog.rows() if not r.content_hash] == sorted([ids["changed"], ids["gone"]])
+    looked_at.clear()
+    other = RagService(svc.settings, embedder=svc.embedder)  # another process looks once too
+    assert other.documents_with_content(kept) == [ids["kept"]]
+    assert sorted(looked_at) == ["changed.md", "gone.md"]
+
+
 def test_a_catalogue_without_the_column_gets_it(make_settings):
     settings = make_settings()
     settings.index_path.parent.mkdir(parents=True)
@@ -143,6 +173,21 @@ def test_delete_asks_first_and_cancel_deletes_nothing(make_settings, tmp_path):
     assert "window.confirm(" in CONFIRM_DELETE_JS  # the page's click asks the browser first
     assert app.delete(doc_id, False)[0] == "Nothing deleted." and len(app.svc.list_documents()) == 1
     assert app.delete(doc_id)[0].startswith("Deleted") and app.svc.list_documents() == []
+
+
+
+def test_documents_are_found_by_their_shown_path_and_counted_from_the_catalogue(make_settings, tmp_path):
+    app = ChatApp(RagService(make_settings(), embedder=FakeEmbedder()))
+    _md, report, *_ = app.upload([str(_file(tmp_path, "pumps.md", b"# Pumps\nThe pump runs at 40 bar.\n"))],
+                                 progress=lambda *a, **k: None)
+    [row] = app.svc.list_documents()
+    [accepted] = report["accepted"]
+    assert accepted["doc_id"] == "uploads/pumps.md" == app.shown(row["doc_id"])
+    assert accepted["chunks"] == row["chunks"] > 0
+    assert app.find_doc("uploads/pumps.md") == app.find_doc(row["doc_id"]) == row["doc_id"]
+    assert app.find_doc("uploads/other.md") is None and app._chunks_of("uploads/other.md") == 0
+    app.svc.catalog.mark_pending([row["doc_id"]])  # half-written: not indexed yet
+    assert app.find_doc("uploads/pumps.md") is None and app._chunks_of(row["doc_id"]) == 0
 
 
 def test_the_size_guard_js_runs_first_and_knows_the_cap_and_our_limit():

@@ -8,7 +8,6 @@ from rag.catalog import SCHEMA as CATALOG, Catalog, DocRow
 from rag.lexical import IndexDB, LexicalIndex
 from rag.types import Chunk, Citation, Hit
 from ui import render, viewer
-from ui.viewer_route import resolve_doc
 
 MD = ("# Pump manual\n\nIntro paragraph about pumps.\n\n## Safety\n\n"
       "- Never run dry.\n- Keep the valve open.\n\n| part | limit |\n| --- | --- |\n| seal | 40 bar |\n\n"
@@ -187,11 +186,29 @@ def test_parse_span_accepts_spans_of_the_text_only():
 
 
 def test_doc_key_resolves_from_the_shown_path_only_to_indexed_documents():
-    ids = ["/srv/data/uploads/a.md", "seeds/b.txt"]
-    shown = lambda p: render.shown_path(p, (Path("/srv/data"),))  # noqa: E731
-    assert resolve_doc("uploads/a.md", ids, shown) == "/srv/data/uploads/a.md"
-    assert resolve_doc("seeds/b.txt", ids, shown) == "seeds/b.txt"
-    assert resolve_doc("/etc/passwd", ids, shown) is None
+    ids = ["/elsewhere/c.md", "/srv/data/uploads/a.md", "/srv/work/notes/b.md", "seeds/b.txt"]
+    roots = (Path("/srv/data"), Path("/srv/work"))
+    asked = []
+
+    def indexed(doc_id: str) -> bool:
+        asked.append(doc_id)
+        return doc_id in ids
+
+    def find(key: str) -> str | None:
+        return render.find_shown_doc(key, roots, indexed, lambda: iter(ids))
+
+    assert find("uploads/a.md") == "/srv/data/uploads/a.md"
+    assert find("notes/b.md") == "/srv/work/notes/b.md"  # the second root
+    assert find("seeds/b.txt") == "seeds/b.txt"
+    assert find("/srv/data/uploads/a.md") == "/srv/data/uploads/a.md"  # an exact doc id
+    assert find("…/c.md") == "/elsewhere/c.md"  # outside every root: only its name is shown
+    for key in ("/etc/passwd", "../etc/passwd", "uploads//a.md", "…/nope.md", "gone.md"):
+        assert find(key) is None, key
+    asked.clear()
+    find("uploads/a.md")
+    assert len(asked) <= 3  # lookups by id, not a scan of every document
+    for key in ids:  # whatever the page shows of a document leads back to it
+        assert find(render.shown_path(key, roots)) == key
 
 
 def test_source_links_open_the_viewer_at_the_citation_and_labels_are_distinct():
