@@ -1,7 +1,6 @@
 """The seed golden set, extractive mode: answered with the right cited passage, or refused."""
 
 import json
-from pathlib import Path
 
 import pytest
 
