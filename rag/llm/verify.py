@@ -40,6 +40,7 @@ SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker 
     r"described|found) (?:in|by)|according to|as per|per)\s+(?:the\s+)?"
     r"sources?\b(?:\s+(?:above|provided))?", re.I)
 PAIR_GAIN = 0.08  # a second source must raise support by this much to be cited too
+MODEL_REFUSED = "says the sources do not answer"  # the reason given for the model's own refusals
 
 
 Span = tuple[int, int, tuple[tuple[str, str], ...]]  # (start, end, entities)
@@ -179,7 +180,7 @@ class Verifier:
         if clean.lower() in seen:
             return "repeated sentence", 0.0, [], []
         if REFUSAL_RE.search(clean):
-            return "says the sources do not answer", 0.0, [], []
+            return MODEL_REFUSED, 0.0, [], []
         if not terms:
             return "adds nothing to the question", 0.0, [], []
         weights = {t: self.idf(t) or 1.0 for t in terms}
