@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 MARKER_RE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_RE = re.compile(r"[A-Za-z][\w'’\-]*")
-REFUSAL_RE = re.compile(
-    r"\b(can(?:no|')?t|could ?n[o']t|unable to) find\b|\bnot (?:mentioned|stated|provided|found)\b"
-    r"|\bno information\b|\bdo(?:es)? not (?:say|mention|contain|provide)\b", re.I)
+REFUSAL_RE = re.compile(  # the model's own "the sources do not answer", in its usual wordings
+    r"\b(can(?:no|['’])?t|could ?n[o'’]t|unable to) (?:find|determine|answer)\b"
+    r"|\bnot (?:mentioned|stated|provided|found)\b|\bno (?:information|mention)\b"
+    r"|\bnot specified\b(?=.*\b(?:sources?|documents?|text|context)\b)"  # not "if not specified, ..."
+    r"|\bdo(?:es)?(?: not|n['’]t) (?:say|mention|contain|provide|specify|state|include|answer)\b", re.I)
 SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker is gone
     r",?\s*\b(?:(?:which is |as )?(?:stated|mentioned|noted|said|supported|shown|indicated|reported|"
     r"described|found) (?:in|by)|according to|as per|per)\s+(?:the\s+)?"

@@ -127,3 +127,22 @@ def test_split_cited_attaches_markers_to_their_sentence(text, expected):
 def test_with_markers_goes_before_final_punctuation():
     assert with_markers("It rained.", [1, 2]) == "It rained [1] [2]."
     assert with_markers("It rained", [3]) == "It rained [3]"
+
+
+@pytest.mark.parametrize("says", [
+    "I can’t find that in the documents.", "The sources don't mention who won [1].",
+    "The sources do not specify who won.", "Who won is not specified in the sources [1].",
+    "There is no mention of a winner.", "I cannot determine who won from the sources.",
+])
+def test_the_models_refusals_in_its_usual_wordings_are_recognised(verifier, says):
+    from rag.llm.verify import MODEL_REFUSED
+
+    v = verifier.verify("Who won?", says, _sources())
+    assert v.refused and [s.reason for s in v.sentences] == [MODEL_REFUSED]
+
+
+def test_a_default_for_an_unspecified_setting_is_an_answer_not_a_refusal():
+    from rag.llm.verify import REFUSAL_RE
+
+    assert not REFUSAL_RE.search("If not specified, the port defaults to 8080.")
+    assert REFUSAL_RE.search("The port is not specified in the documents.")
