@@ -101,6 +101,14 @@ def split_cited(text: str, segmenter: Segmenter) -> list[tuple[str, list[int], t
     return out
 
 
+def is_model_refusal(sentence: str, source_text: str) -> bool:
+    """The model says the sources do not answer, unless it quotes a source's own negation
+    ("The 2.4 kernel does not provide proper support ..."). `source_text`: the sources' text,
+    lower-cased, whitespace collapsed."""
+    m = REFUSAL_RE.search(sentence)
+    return m is not None and " ".join(m.group(0).lower().split()) not in source_text
+
+
 DEMONYM_RE = re.compile(r"(?:ian|ean|ese|ish|an|i)$")
 
 
@@ -149,6 +157,7 @@ class Verifier:
         src_terms = [set(content_terms(s.text)) for s in sources]
         allowed_terms = set().union(*src_terms) | q_terms
         allowed_numbers = set(NUM_RE.findall(" ".join(s.text for s in sources) + " " + question))
+        source_text = " ".join(" ".join(s.text for s in sources).lower().split())
         vectors = self.embedder.embed([c for c, _, _ in cleaned] + [s.text for s in sources])
         a_vecs, s_vecs = vectors[: len(cleaned)], vectors[len(cleaned):]
         reports: list[SentenceSupport] = []
@@ -159,7 +168,7 @@ class Verifier:
             terms = set(content_terms(clean))
             reason, score, chosen, scores = self._judge(
                 clean, ents, terms - q_terms, a_vec, s_vecs, src_terms, allowed_terms,
-                allowed_numbers, seen)
+                allowed_numbers, seen, source_text)
             seen.add(clean.lower())
             if reason:
                 reports.append(SentenceSupport(clean, False, round(score, 4), (), tuple(cited), reason))
@@ -174,14 +183,14 @@ class Verifier:
         return self._assemble(kept, reports, sources, fixed)
 
     def _judge(self, clean, ents, terms, a_vec, s_vecs, src_terms, allowed_terms, allowed_numbers,
-               seen) -> tuple[str, float, list[int], list[float]]:
+               seen, source_text: str = "") -> tuple[str, float, list[int], list[float]]:
         """(reason if unsupported, best support, supporting source indices, per-source scores).
 
         `terms`: the sentence's content terms that the question does not already hold.
         """
         if clean.lower() in seen:
             return "repeated sentence", 0.0, [], []
-        if REFUSAL_RE.search(clean):
+        if is_model_refusal(clean, source_text):
             return MODEL_REFUSED, 0.0, [], []
         if not terms:
             return "adds nothing to the question", 0.0, [], []

@@ -146,3 +146,13 @@ def test_a_default_for_an_unspecified_setting_is_an_answer_not_a_refusal():
 
     assert not REFUSAL_RE.search("If not specified, the port defaults to 8080.")
     assert REFUSAL_RE.search("The port is not specified in the documents.")
+
+
+def test_a_sources_own_negation_is_an_answer_not_a_refusal():
+    doc = "The 2.4 kernel does not provide proper support for grouping threads by process."
+    chunk = Chunk("k#0", "k", "k.txt", "Kernel", doc, 0, len(doc))
+    v = Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
+        "Why can't ps group threads by process on a 2.4 kernel?",
+        "The 2.4 kernel does not provide proper support for grouping threads [1].",
+        [Source(1, chunk, 0, len(doc), doc, 0.5)])
+    assert not v.refused and v.sentences[0].supported
