@@ -34,9 +34,10 @@ NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_RE = re.compile(r"[A-Za-z][\w'’\-]*")
 REFUSAL_RE = re.compile(  # the model's own "the sources do not answer", in its usual wordings
     r"\b(can(?:no|['’])?t|could ?n[o'’]t|unable to) (?:find|determine|answer)\b"
-    r"|\bnot (?:mentioned|stated|provided|found)\b|\bno (?:information|mention)\b"
+    r"|\bnot (?:mentioned|stated|found)\b|\bno (?:information|mention)\b"
     r"|\bnot specified\b(?=.*\b(?:sources?|documents?|text|context)\b)"  # not "if not specified, ..."
-    r"|\bdo(?:es)?(?: not|n['’]t) (?:say|mention|contain|provide|specify|state|include|answer)\b", re.I)
+    r"|(?P<negation>\bdo(?:es)?(?: not|n['’]t) (?:say|mention|contain|provide|specify|state|include|answer)\b"
+    r"|\bnot provided\b)", re.I)
 SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker is gone
     r",?\s*\b(?:(?:which is |as )?(?:stated|mentioned|noted|said|supported|shown|indicated|reported|"
     r"described|found) (?:in|by)|according to|as per|per)\s+(?:the\s+)?"
@@ -102,11 +103,14 @@ def split_cited(text: str, segmenter: Segmenter) -> list[tuple[str, list[int], t
 
 
 def is_model_refusal(sentence: str, source_text: str) -> bool:
-    """The model says the sources do not answer, unless it quotes a source's own negation
-    ("The 2.4 kernel does not provide proper support ..."). `source_text`: the sources' text,
-    lower-cased, whitespace collapsed."""
+    """The model says the sources do not answer. "Not mentioned", "no information" always
+    are; a plain negation ("does not provide") is not when a source says it too: the model
+    quotes a fact ("The 2.4 kernel does not provide proper support ..."). `source_text`: the
+    sources' text, lower-cased, whitespace collapsed."""
     m = REFUSAL_RE.search(sentence)
-    return m is not None and " ".join(m.group(0).lower().split()) not in source_text
+    if m is None:
+        return False
+    return not m.group("negation") or " ".join(m.group(0).lower().split()) not in source_text
 
 
 DEMONYM_RE = re.compile(r"(?:ian|ean|ese|ish|an|i)$")

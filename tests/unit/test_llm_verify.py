@@ -156,3 +156,13 @@ def test_a_sources_own_negation_is_an_answer_not_a_refusal():
         "The 2.4 kernel does not provide proper support for grouping threads [1].",
         [Source(1, chunk, 0, len(doc), doc, 0.5)])
     assert not v.refused and v.sentences[0].supported
+
+
+def test_not_mentioned_is_a_refusal_even_in_a_sources_words():
+    doc = "The maintainer's name is not mentioned in the FHS or in Debian Policy."
+    chunk = Chunk("k#0", "k", "k.txt", "Users", doc, 0, len(doc))
+    v = Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
+        "What is the name of the maintainer?",
+        "The name of the maintainer is not mentioned in the FHS or in Debian Policy [1].",
+        [Source(1, chunk, 0, len(doc), doc, 0.5)])
+    assert v.refused
