@@ -277,6 +277,9 @@ def test_phone_layout_sidebar_closed_no_horizontal_scroll_and_accessible(phone):
 def test_desktop_chat_and_documents_are_accessible(desktop):
     page = desktop
     sync_api.expect(page.locator(".sidebar.open")).to_have_count(1)  # desktop: open as before
+    # a page opened while the models still loaded shows the loading notice until its timer
+    # hides it (under load axe once found that notice mid-change): check the settled page
+    sync_api.expect(page.locator("#rag-loading")).to_be_hidden(timeout=120_000)
     axe_clean(page, "chat")
     page.get_by_role("tab", name="Documents").click()
     sync_api.expect(page.locator("#rag-docs")).to_contain_text("incident.pdf")
