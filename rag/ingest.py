@@ -163,7 +163,7 @@ def iter_records(files: Iterable[Path], skipped: list[tuple[str, str]]) -> Itera
             continue
         doc_id = doc_id_for(f)
         yield SourceRecord(doc_id, loaded.text, loaded.title, doc_id, path=str(f.resolve()),
-                           content_hash=file_sha256(f))
+                           content_hash=loaded.content_hash)  # hashed as it was read
 
 
 def read_files(paths: Sequence[Path]) -> tuple[list[SourceRecord], list[tuple[str, str]]]:

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ class LoadedFile:
     text: str
     title: str
     pages: list[tuple[int, int]] = field(default_factory=list)  # PDF: [start, end) per page
+    content_hash: str = ""  # sha256 of the file's bytes (load_file; the catalogue's content_hash)
 
     @property
     def blocks(self):
@@ -92,9 +95,7 @@ def load_file(path: Path) -> LoadedFile:
     if suffix not in SUPPORTED:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
     try:
-        raw = path.read_bytes() if suffix != ".pdf" else b""
-        if suffix == ".pdf" and not path.is_file():
-            raise IsADirectoryError(21, "Is a directory")
+        raw = path.read_bytes()  # a PDF too: its bytes are hashed, pypdf reads the file
     except OSError as exc:
         raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
     if suffix == ".pdf":
@@ -108,7 +109,8 @@ def load_file(path: Path) -> LoadedFile:
         loaded = LoadedFile(text, _first_line_title(text, path.stem))
     if not loaded.text.replace(PAGE_BREAK, "").strip():
         raise UnreadableFile("no text")
-    return LoadedFile(loaded.text, loaded.title or path.stem, loaded.pages)
+    return LoadedFile(loaded.text, loaded.title or path.stem, loaded.pages,
+                      hashlib.sha256(raw).hexdigest())
 
 
 def iter_files(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
