@@ -168,21 +168,24 @@ class ChatApp:
         keep = selected if selected in {r[-1] for r in rows} else None
         return gr.update(value=rows), gr.update(choices=choices, value=keep), summary
 
-    def refresh(self) -> tuple:
+    def refresh(self, selected: str | None = None) -> tuple:
+        """The Documents panel; a document the user has picked stays picked."""
         if not self.loader.ready:  # the table fills in once loading is done (loading_tick)
             return (gr.update(value=[]), gr.update(choices=[], value=None),
                     "**Index:** loading…", self.loading_banner())
-        return (*self._docs_outputs(), self.loading_banner())
+        return (*self._docs_outputs(selected), self.loading_banner())
 
     def loading_banner(self):
         return gr.update(value=LOADING_TEXT if not self.loader.ready else "",
                          visible=not self.loader.ready)
 
-    def loading_tick(self) -> tuple:
-        """While loading: nothing changes; once done: the documents, and the timer stops."""
+    def loading_tick(self, selected: str | None = None) -> tuple:
+        """While loading: nothing changes; once done: the documents, and the timer stops. A
+        page opened after loading ticks once too, maybe after the user picked a document
+        (a busy server runs the tick late): the pick is kept."""
         if not self.loader.ready:
             return (gr.skip(), gr.skip(), gr.skip(), self.loading_banner(), gr.skip())
-        return (*self.refresh(), gr.Timer(active=False))
+        return (*self.refresh(selected), gr.Timer(active=False))
 
     def _loaded(self, progress=None) -> bool:
         """Whether start-up loading is done, waiting up to WRITE_LOAD_WAIT_S for it (an
@@ -317,10 +320,12 @@ class ChatApp:
                 with gr.Tab("Evaluation", id="evaluation") as eval_tab:
                     self.evals.render(eval_tab)
             gr.api(self.ask_api, api_name="ask")
-            demo.load(self.refresh, outputs=[table, select, summary, banner], api_visibility="private")
+            demo.load(self.refresh, inputs=select, outputs=[table, select, summary, banner],
+                      api_visibility="private")
             if not self.loader.ready:  # start-up: the page is served before the models load
                 timer = gr.Timer(LOADING_POLL_S)
-                timer.tick(self.loading_tick, outputs=[table, select, summary, banner, timer],
+                timer.tick(self.loading_tick, inputs=select,
+                           outputs=[table, select, summary, banner, timer],
                            api_visibility="private", show_progress="hidden")
         return demo
 

@@ -93,8 +93,27 @@ def phone(browser, server):
     page.close()
 
 
+SETTLE_JS = """([quietMs, maxMs]) => new Promise(resolve => {
+    let timer;
+    const done = quiet => { observer.disconnect(); clearTimeout(cap); resolve(quiet); };
+    const observer = new MutationObserver(() => {
+        clearTimeout(timer); timer = setTimeout(() => done(true), quietMs); });
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                     characterData: true});
+    timer = setTimeout(() => done(true), quietMs);
+    const cap = setTimeout(() => done(false), maxMs);
+})"""
+
+
+def settle(page, quiet_ms: int = 750, max_ms: int = 30_000) -> bool:
+    """Wait until the page's DOM has not changed for quiet_ms (at most max_ms): under load
+    Gradio renders in steps, and axe once caught its examples list half-built."""
+    return page.evaluate(SETTLE_JS, [quiet_ms, max_ms])
+
+
 def axe_clean(page, view: str) -> None:
-    """No serious or critical axe-core violation on the page as it is now."""
+    """No serious or critical axe-core violation on the page once it has settled."""
+    settle(page)
     results = axe_sync.Axe().run(page)
     bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]

@@ -88,6 +88,25 @@ def test_page_says_still_loading_then_answers(make_settings, tmp_path, monkeypat
 
 
 
+def test_a_late_loading_tick_keeps_the_document_the_user_picked(make_settings, tmp_path):
+    """A page opened after loading still ticks once; on a busy server that tick can come after
+    the user picked a document, and must not clear the pick (found as a flaky delete test)."""
+    svc = _svc(make_settings())
+    svc.list_documents = lambda: [{"source": str(tmp_path / "ibis.md"), "title": "Ibis memo",
+                                   "chunks": 1, "doc_id": "uploads/ibis.md"}]
+    loader = ServiceLoader(lambda: None)
+    chat = ChatApp(svc, loader=loader)
+    loader.start()
+    assert loader.wait(30)
+    picked = chat.doc_rows()[0][-1]
+    _table, select, *_ = chat.loading_tick(picked)
+    assert select["value"] == picked
+    _table, select, *_ = chat.refresh(picked)
+    assert select["value"] == picked
+    _table, select, *_ = chat.loading_tick("uploads/gone.md")  # deleted meanwhile: nothing picked
+    assert select["value"] is None
+
+
 def test_every_write_and_the_api_wait_for_loading_then_say_so(make_settings, tmp_path, monkeypatch):
     loader = ServiceLoader(lambda: None, hold=tmp_path / "never")
     chat = ChatApp(_svc(make_settings()), loader=loader)
