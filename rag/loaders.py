@@ -80,10 +80,10 @@ def _load_html(raw: bytes) -> LoadedFile:
     return LoadedFile(text, title or _first_heading(text) or _first_line_title(text, ""))
 
 
-def _load_pdf(path: Path) -> LoadedFile:
+def _load_pdf(raw: bytes) -> LoadedFile:
     from rag.pdf_render import render_pdf
 
-    title, text = render_pdf(path)
+    title, text = render_pdf(raw)
     starts = page_starts(text)
     ends = [s - len(PAGE_BREAK) for s in starts[1:]] + [len(text)]
     return LoadedFile(text, title or _first_line_title(text, ""), list(zip(starts, ends)))
@@ -95,11 +95,11 @@ def load_file(path: Path) -> LoadedFile:
     if suffix not in SUPPORTED:
         raise UnreadableFile(f"unsupported type {suffix or '(none)'}")
     try:
-        raw = path.read_bytes()  # a PDF too: its bytes are hashed, pypdf reads the file
+        raw = path.read_bytes()  # read once: parsed and hashed from these bytes
     except OSError as exc:
         raise UnreadableFile(f"cannot read ({exc.strerror or exc})") from exc
     if suffix == ".pdf":
-        loaded = _load_pdf(path)
+        loaded = _load_pdf(raw)
     elif suffix in {".html", ".htm"}:
         loaded = _load_html(raw)
     elif suffix in {".md", ".markdown"}:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from pathlib import Path
 
 from rag.structure import PAGE_BREAK
 
@@ -136,15 +135,18 @@ def render_pages(raw_pages: list[str]) -> str:
     return out + "\n"
 
 
-def render_pdf(path: Path) -> tuple[str, str]:
-    """(title from the metadata, rendered text); raises rag.loaders.UnreadableFile."""
+def render_pdf(data: bytes) -> tuple[str, str]:
+    """(title from the metadata, rendered text) of a PDF's bytes; raises
+    rag.loaders.UnreadableFile."""
+    import io
+
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     from rag.loaders import UnreadableFile
 
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(data))
         raw = [_extract(page) for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
     except (PyPdfError, ValueError, KeyError, OSError, TypeError) as exc:
