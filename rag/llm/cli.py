@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -64,5 +65,21 @@ def cmd_serve(args, settings) -> int:
             pass
     except KeyboardInterrupt:
         pass
-    server.stop()
+    return _stop_within(server, STOP_GRACE_S)
+
+
+STOP_GRACE_S = 10.0  # llama.cpp's own stop can wait on a generation in flight without end
+
+
+def _stop_within(server, grace_s: float) -> int:
+    """Stop the server, waiting at most grace_s; past that the process ends at once (an
+    orderly stop that hangs would keep the port and the cores busy)."""
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(grace_s)
+    if stopper.is_alive():
+        print(f"the model server did not stop within {grace_s:.0f} s; exiting now",
+              file=sys.stderr, flush=True)
+        sys.stderr.flush()
+        os._exit(0)
     return 0
