@@ -160,32 +160,38 @@ class ChatApp:
         chunks = sum(d["chunks"] for d in docs)
         return f"**Index:** {len(docs)} document(s), {chunks} chunk(s)"
 
-    def _docs_outputs(self, selected: str | None = None) -> tuple:
+    def _docs_outputs(self, selected: str | None = None, *, leave_pick: bool = False) -> tuple:
+        """Table, picker and summary. The picker shows `selected` (if still indexed) or
+        nothing; with leave_pick its value is not sent at all, so the page keeps whatever the
+        user picked meanwhile (a choices-only update keeps the browser's value)."""
         with self.gate.read():
             rows = self.doc_rows()
             summary = self.index_summary()
         choices = [(f"{r[0]} ({r[2]} chunks)", r[-1]) for r in rows]
+        if leave_pick:
+            return gr.update(value=rows), gr.update(choices=choices), summary
         keep = selected if selected in {r[-1] for r in rows} else None
         return gr.update(value=rows), gr.update(choices=choices, value=keep), summary
 
-    def refresh(self, selected: str | None = None) -> tuple:
-        """The Documents panel; a document the user has picked stays picked."""
+    def refresh(self) -> tuple:
+        """The Documents panel, on page load and once loading is done. It never sets the
+        picker's value: on a busy server this reply can come after the user picked a document
+        (a tick sent before the pick, answered after it), and must not clear the pick."""
         if not self.loader.ready:  # the table fills in once loading is done (loading_tick)
             return (gr.update(value=[]), gr.update(choices=[], value=None),
                     "**Index:** loading…", self.loading_banner())
-        return (*self._docs_outputs(selected), self.loading_banner())
+        return (*self._docs_outputs(leave_pick=True), self.loading_banner())
 
     def loading_banner(self):
         return gr.update(value=LOADING_TEXT if not self.loader.ready else "",
                          visible=not self.loader.ready)
 
-    def loading_tick(self, selected: str | None = None) -> tuple:
-        """While loading: nothing changes; once done: the documents, and the timer stops. A
-        page opened after loading ticks once too, maybe after the user picked a document
-        (a busy server runs the tick late): the pick is kept."""
+    def loading_tick(self) -> tuple:
+        """While loading: nothing changes; once done: the documents, and the timer stops (a
+        page opened after loading ticks once too, maybe after the user picked a document)."""
         if not self.loader.ready:
             return (gr.skip(), gr.skip(), gr.skip(), self.loading_banner(), gr.skip())
-        return (*self.refresh(selected), gr.Timer(active=False))
+        return (*self.refresh(), gr.Timer(active=False))
 
     def _loaded(self, progress=None) -> bool:
         """Whether start-up loading is done, waiting up to WRITE_LOAD_WAIT_S for it (an
@@ -320,12 +326,10 @@ class ChatApp:
                 with gr.Tab("Evaluation", id="evaluation") as eval_tab:
                     self.evals.render(eval_tab)
             gr.api(self.ask_api, api_name="ask")
-            demo.load(self.refresh, inputs=select, outputs=[table, select, summary, banner],
-                      api_visibility="private")
+            demo.load(self.refresh, outputs=[table, select, summary, banner], api_visibility="private")
             if not self.loader.ready:  # start-up: the page is served before the models load
                 timer = gr.Timer(LOADING_POLL_S)
-                timer.tick(self.loading_tick, inputs=select,
-                           outputs=[table, select, summary, banner, timer],
+                timer.tick(self.loading_tick, outputs=[table, select, summary, banner, timer],
                            api_visibility="private", show_progress="hidden")
         return demo
 
