@@ -66,8 +66,6 @@ PLACE = Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}),
              pattern=re.compile(rf"{EMAIL_RE.pattern}|{URL_RE.pattern}|{PATH_RE.pattern}"), required=False)
 
 
-# two or more capitalised words: a name NER may miss ("Jean-loup Gailly")
-NAME_RUN_RE = re.compile(r"\b[A-Z][a-z][\w'-]*(?:\s+[A-Z][a-z][\w'-]*)+")
 AGENTS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 AUX_WORDS = "is|are|was|were|be|been|being|am|can|could|should|would|will|shall|must|may|might|do|does|did|has|have|had|else"
 
@@ -106,9 +104,6 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
     # "which company ... manager": the first head noun decides (the lazy match ends there)
     (_wh_head(rf"(?P<person>{PERSON_NOUNS})|(?P<organisation>{ORG_NOUNS})"), PERSON_OR_ORG),
     (re.compile(r"\bnames? of\b"), Slot("name", labels=frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"}))),
-    # "Who reported / wrote / moved ...": an act asks for its agent, a name; "who is / can ..."
-    # may be answered by a description ("any user in the group"), so there a name is preferred
-    (re.compile(rf"^who\s+(?!(?:{AUX_WORDS})\b)[a-z]+\b"), Slot("who", labels=AGENTS, pattern=NAME_RUN_RE)),
     (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
      Slot("who", labels=AGENTS, required=False)),
     (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
@@ -204,7 +199,7 @@ def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
     q_lower = question.lower()
     initials = _initials(question)
     for ent_text, label in entities:
-        if label in slot.labels and not set(content_terms(ent_text)) & q_terms:
+        if label in slot.labels and not set(content_terms(ent_text)) & q_terms and not _false_entity(ent_text, label):
             if ent_text.lower() in initials:  # "GDM" for "GNOME Display Manager": named by the question
                 continue
             if slot.name == "number" and (_vague(ent_text) or not _standalone(ent_text, text)
@@ -239,6 +234,14 @@ def _identifier(num_text: str, text: str) -> bool:
         return True
     found = list(_find_all(text, num_text))
     return bool(found) and all(REFERENCE_RE.search(text[max(0, i - 12):i]) for i in found)
+
+
+def _false_entity(ent_text: str, label: str) -> bool:
+    """NER misreadings no slot takes: a name made only of stop words ("None" tagged ORG in
+    "instead of None"), a bare number tagged DATE that is no year ("0700", a file mode)."""
+    if label not in NUMERIC | DATES and not content_terms(ent_text):
+        return True  # ("one", "two" are stop words too, but numbers)
+    return label == "DATE" and ent_text.strip().isdigit() and not YEAR_RE.fullmatch(ent_text.strip())
 
 
 def _vague(ent_text: str) -> bool:

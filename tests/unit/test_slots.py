@@ -20,7 +20,7 @@ from rag.slots import anchors, anchors_present, asked_slot, fills, measured
     ("Which researcher reported the flaw?", "person", True),
     ("Which company develops the display manager?", "organisation", True),
     ("Which manager of the company signed it?", "person", True),
-    ("Who criticized the remarks?", "who", True),
+    ("Who criticized the remarks?", "who", False),
     ("Who is in charge of the Kremlin press office?", "who", False),
     ("Where is the summit held?", "place", False),
 ])
@@ -177,28 +177,6 @@ def test_measured_is_what_a_number_question_counts(question, terms):
     assert set(measured(question)) == terms
 
 
-@pytest.mark.parametrize("question, required", [
-    ("Who reported issue #1509 about field aliases?", True),
-    ("Who wrote the zip format's first implementation?", True),
-    ("Who decides when a feature graduates to stable?", True),
-    ("Who can add users to the group?", False),  # "any member of group adm": a description may answer
-    ("Who is allowed to read the log?", False),
-    ("Who was the first maintainer?", True),  # a maintainer: a person, required
-])
-def test_who_before_an_act_asks_for_its_agent(question, required):
-    slot = asked_slot(question)
-    assert slot is not None and slot.required is required
-
-
-def test_an_agent_is_a_named_entity_or_a_name_ner_missed():
-    q = "Who holds the 1992, 1993 copyright of the gzip manual?"
-    slot = asked_slot(q)
-    assert fills(slot, "Copyright © 1992, 1993 Jean-loup Gailly", (), q)  # spaCy tags no PERSON here
-    q2 = "Who decides when an experimental feature graduates to stable?"
-    assert not fills(asked_slot(q2), "Experimental features leave the experimental status by graduating "
-                     "to stable, or are removed.", (), q2)
-
-
 @pytest.mark.parametrize("sentence, entities, filled", [
     ("The reference is Debian Policy, Chapter 9.2.2.", (("9.2.2", "CARDINAL"),), False),
     ("Promptly, bug #1014901 was filed against it.", (("1014901", "CARDINAL"),), False),
@@ -209,3 +187,15 @@ def test_an_agent_is_a_named_entity_or_a_name_ner_missed():
 def test_a_number_naming_a_chapter_bug_or_rfc_counts_nothing(sentence, entities, filled):
     q = "Exactly how many packages use adduser?"
     assert fills(asked_slot(q), sentence, entities, q) is filled
+
+
+def test_ner_misreadings_fill_no_slot():
+    q = "Who reported issue #1509 about field aliases?"
+    sent = "Transformers receive usable alias values instead of None."
+    assert not fills(asked_slot(q), sent, (("None", "ORG"),), q)  # a stop word, not an organisation
+    q = "On what date was adduser 3.123 released?"
+    sent = "So, in adduser 3.123, DIR_MODE reached its final default setting of 0700."
+    assert not fills(asked_slot(q), sent, (("0700", "DATE"),), q)  # a file mode, not a year
+    assert fills(asked_slot(q), "It was released in 2022.", (("2022", "DATE"),), q)
+    q = "How many members does the group have?"
+    assert fills(asked_slot(q), "The group has two members.", (("two", "CARDINAL"),), q)
