@@ -67,7 +67,6 @@ PLACE = Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}),
 
 
 AGENTS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
-AUX_WORDS = "is|are|was|were|be|been|being|am|can|could|should|would|will|shall|must|may|might|do|does|did|has|have|had|else"
 
 
 # "What do the developers want ...": after do-support or a modal the noun is the subject of
