@@ -87,6 +87,18 @@ def _by_chunk(sentences: list[Sentence]) -> list[tuple[Chunk, list[Sentence]]]:
     return list(groups.values())
 
 
+def _is_title_line(sent: Sentence, chunk: Chunk) -> bool:
+    """The sentence is the line the document's title was taken from (a .txt's first line), not
+    a later sentence that merely names the title ("Python-Multipart is a streaming parser.")."""
+    title = chunk.title.strip()
+    if not title or chunk.start != 0 or not sent.text.lstrip().startswith(title[:MAX_TITLE_PREFIX]):
+        return False
+    return not chunk.text[: max(0, sent.start - chunk.start)].strip()
+
+
+MAX_TITLE_PREFIX = 60
+
+
 def wh_heads(question: str) -> set[str]:
     """Stemmed head nouns of "which X" / "what X" phrases."""
     return {t for m in WH_HEAD_RE.finditer(question.lower()) for t in content_terms(m.group(1))}
@@ -194,7 +206,7 @@ class ExtractiveAnswerer:
                 said = s_terms.union(*(content_terms(x.text) for x in (*link.items.get(i, ()), link.before.get(i)) if x))
                 # a one-line .txt's title is its own first sentence: that says nothing new only
                 # if the title came from elsewhere
-                own_title = bool(chunk.title) and chunk.title.strip() in sent.text
+                own_title = _is_title_line(sent, chunk)
                 # a one-digit number is no term but may be the whole answer ("exit status is 2")
                 novel = bool(said - q_terms - (frozenset() if own_title else topic)
                              or set(DIGITS_RE.findall(sent.text)) - set(DIGITS_RE.findall(question)))

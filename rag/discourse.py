@@ -138,12 +138,33 @@ def _antecedent(out: Links, chunk: Chunk, sents: list[Sentence], ids: list[int],
         out.before[i] = sents[i - 1]
 
 
+def is_item(text: str) -> bool:
+    """Reads as a list entry without a list marker: "compressed size: size of the file",
+    "1.0 - Early development." (a man page's or a printed page's list, whose bullets or
+    indentation the text lost)."""
+    return bool(ITEM_LABEL_RE.match(text))
+
+
+# a label of at most four words, then ":" or a spaced dash, then the entry
+ITEM_LABEL_RE = re.compile(r"^\W{0,2}[\w.][\w.()'/+-]*(?:\s+[\w.()'/+-]+){0,3}\s*(?::|\s[-–—])\s+\S")
+
+
 def _list_items(sents: list[Sentence], ids: list[int], blocks: list[Block], first_of: dict[int, int],
                 b: int) -> list[Sentence]:
-    items = []
+    """The entries after a sentence ending in ":": list items, or paragraphs that each read as
+    a labelled entry (a printed list loses its bullets); entries merged into one paragraph by
+    the extraction ("1.1 - Active ... 1.2 - Release ...") are each taken."""
+    items: list[Sentence] = []
     nxt = b + 1
-    while nxt < len(blocks) and blocks[nxt].kind == "list_item" and len(items) < MAX_LIST_ITEMS:
-        if nxt in first_of:
-            items.append(sents[first_of[nxt]])
+    while nxt < len(blocks) and len(items) < MAX_LIST_ITEMS:
+        first = first_of.get(nxt)
+        if blocks[nxt].kind == "list_item":
+            if first is not None:
+                items.append(sents[first])
+        elif blocks[nxt].kind == "paragraph" and first is not None and is_item(sents[first].text):
+            items.extend(s for j, s in enumerate(sents[first:], start=first)
+                         if ids[j] == nxt and (j == first or is_item(s.text)))
+        else:
+            break
         nxt += 1
-    return items
+    return items[:MAX_LIST_ITEMS]

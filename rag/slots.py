@@ -66,6 +66,9 @@ PLACE = Slot("place", labels=frozenset({"GPE", "LOC", "FAC"}),
              pattern=re.compile(rf"{EMAIL_RE.pattern}|{URL_RE.pattern}|{PATH_RE.pattern}"), required=False)
 
 
+AGENTS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+
+
 # "What do the developers want ...": after do-support or a modal the noun is the subject of
 # another verb, not what is asked for ("what is the maximum size" still asks for the size)
 AUX_GAP = r"(?:\s+(?!(?:do|does|did|can|could|should|would|will|shall|must|may|might|has|have|had)\b)[\w.'-]+)"
@@ -101,7 +104,7 @@ SLOTS: list[tuple[re.Pattern, Slot]] = [
     (_wh_head(rf"(?P<person>{PERSON_NOUNS})|(?P<organisation>{ORG_NOUNS})"), PERSON_OR_ORG),
     (re.compile(r"\bnames? of\b"), Slot("name", labels=frozenset({"PERSON", "ORG", "PRODUCT", "WORK_OF_ART", "FAC"}))),
     (re.compile(r"^(who|whom|whose)\b|\b(by|to|for|from|with) (who|whom)\b"),
-     Slot("who", labels=frozenset({"PERSON", "ORG", "NORP", "GPE"}), required=False)),
+     Slot("who", labels=AGENTS, required=False)),
     (re.compile(r"^where\b|\b(what|which) (country|city|place|town|state|nation)\b"),
      PLACE),
 ]
@@ -195,17 +198,49 @@ def fills(slot: Slot | None, text: str, entities, question: str) -> bool:
     q_lower = question.lower()
     initials = _initials(question)
     for ent_text, label in entities:
-        if label in slot.labels and not set(content_terms(ent_text)) & q_terms:
+        if label in slot.labels and not set(content_terms(ent_text)) & q_terms and not _false_entity(ent_text, label):
             if ent_text.lower() in initials:  # "GDM" for "GNOME Display Manager": named by the question
                 continue
-            if slot.name == "number" and (_vague(ent_text) or not _standalone(ent_text, text)):
-                continue  # "hundreds of CPUs" does not say how many; "policykit-1" is a name
+            if slot.name == "number" and (_vague(ent_text) or not _standalone(ent_text, text)
+                                          or _identifier(ent_text, text)):
+                continue  # "hundreds of CPUs" does not say how many; "policykit-1", "Chapter 9.2" are names
             if slot.name != "year" or YEAR_RE.search(ent_text):
                 return True
     if slot.pattern is None:
         return False
-    return any(m.group().strip().lower() not in q_lower and (slot.name != "number" or _standalone(m.group(), text))
-               for m in slot.pattern.finditer(text))
+    if slot.name == "number":  # whole numbers ("9.2.2"), not their digits one by one
+        return any(m.group() not in q_lower and _standalone(m.group(), text) and not _identifier(m.group(), text)
+                   for m in NUMBER_TOKEN_RE.finditer(text))
+    return any(m.group().strip().lower() not in q_lower for m in slot.pattern.finditer(text))
+
+
+NUMBER_TOKEN_RE = re.compile(r"\d(?:[\d.,]*\d)?")
+
+
+# a number that names a place in a text or a release rather than counting anything:
+# "Chapter 9.2.2", "bug #1014901", "RFC 1952", "version 3.125", "section 4", "9.2.2"
+REFERENCE_RE = re.compile(r"(?:\b(?:chapters?|sections?|sect|§|versions?|releases?|bugs?|issues?|tickets?|rfc|"
+                          r"pages?|pp?|figures?|fig|tables?|appendix|steps?|parts?|clauses?|articles?)\.?|#)"
+                          r"\s*[#(]?\s*$", re.I)
+DOTTED_RE = re.compile(r"^\D*\d+(?:\.\d+){2,}\D*$|^#")
+
+
+def _identifier(num_text: str, text: str) -> bool:
+    """Every occurrence of the number is an identifier: dotted twice over, or right after a
+    reference word ("Chapter", "bug #", "RFC", "version")."""
+    num_text = num_text.strip()
+    if DOTTED_RE.match(num_text):
+        return True
+    found = list(_find_all(text, num_text))
+    return bool(found) and all(REFERENCE_RE.search(text[max(0, i - 12):i]) for i in found)
+
+
+def _false_entity(ent_text: str, label: str) -> bool:
+    """NER misreadings no slot takes: a name made only of stop words ("None" tagged ORG in
+    "instead of None"), a bare number tagged DATE that is no year ("0700", a file mode)."""
+    if label not in NUMERIC | DATES and not content_terms(ent_text):
+        return True  # ("one", "two" are stop words too, but numbers)
+    return label == "DATE" and ent_text.strip().isdigit() and not YEAR_RE.fullmatch(ent_text.strip())
 
 
 def _vague(ent_text: str) -> bool:

@@ -152,3 +152,69 @@ def test_without_the_ratio_the_far_filler_would_answer(analyzer, monkeypatch):
             "In 2001, Rik van Riel wrote the procps patches.\n")
     answer = _ask(analyzer, text, "What was the name of the Debian package maintainer of procps whom Albert helped?")
     assert not answer.refused and "Rik van Riel" in answer.text
+
+
+# gzip(1) printed to PDF: the list's indentation is lost, each entry is a "label: text" paragraph
+PRINTED_FIELDS = (
+    "-l --list\n\n"
+    "For each compressed file, list the following fields:\n\n"
+    "compressed size: size of the compressed file\n\n"
+    "uncompressed size: size of the uncompressed file\n\n"
+    "The uncompressed size is given as -1 for files not in gzip format, such as compressed .Z files.\n"
+)
+# a browser-printed list whose bullets were lost, two entries run together by the extraction
+PRINTED_STAGES = (
+    "Experimental features are subdivided into stages:\n\n"
+    "1.0 - Early development. Experimental features at this stage are unfinished.\n\n"
+    "1.1 - Active development. Experimental features at this stage are nearing viability. "
+    "1.2 - Release candidate. Experimental features at this stage are hopefully ready.\n\n"
+    "Experimental features leave the experimental status by graduating to stable.\n"
+)
+
+
+def test_labelled_paragraphs_after_a_colon_lead_are_its_list(analyzer):
+    sents, link = _links(analyzer, PRINTED_FIELDS)
+    items = link.items[_index(sents, "For each compressed file")]
+    assert [s.text for s in items] == ["compressed size: size of the compressed file",
+                                      "uncompressed size: size of the uncompressed file"]
+
+
+def test_entries_run_together_are_each_taken_and_a_plain_paragraph_ends_the_list(analyzer):
+    sents, link = _links(analyzer, PRINTED_STAGES)
+    items = [s.text for s in link.items[_index(sents, "Experimental features are subdivided")]]
+    assert items == ["1.0 - Early development.", "1.1 - Active development.", "1.2 - Release candidate."]
+
+
+@pytest.mark.parametrize("text, item", [
+    ("compressed size: size of the compressed file", True),
+    ("1.2 - Release candidate.", True),
+    ("The uncompressed size is given as -1 for files not in gzip format.", False),
+    ("To get the uncompressed size for such a file, you can use: zcat", False),
+])
+def test_is_item(text, item):
+    assert discourse.is_item(text) is item
+
+
+def test_the_answer_cites_a_printed_list(analyzer):
+    answer = _ask(analyzer, PRINTED_FIELDS, "Which fields does gzip --list show for each compressed file?")
+    quotes = [c.quote for c in answer.citations]
+    assert "compressed size: size of the compressed file" in quotes
+    assert "uncompressed size: size of the uncompressed file" in quotes
+    assert all(PRINTED_FIELDS[c.start:c.end] == c.quote for c in answer.citations)
+
+
+def test_a_later_sentence_restating_the_title_and_question_is_no_news(analyzer):
+    """Only the line a .txt's title was taken from is news of its own; "Python-Multipart is a
+    streaming parser." later in the README says nothing the title and the question don't."""
+    text = "Python-Multipart\n\nPython-Multipart is a streaming parser.\n"
+    answerer = ExtractiveAnswerer(FakeEmbedder(), analyzer, idf=lambda term: 1.0)
+    question = "How does a streaming parser avoid holding the request in memory?"
+    chunk = _chunk(text, title="Python-Multipart")
+    scored = answerer.score(question, [Hit(chunk, 1.0)], answerer.embedder.embed([question])[0])
+    restated = next(s for s in scored if s.sentence.text.startswith("Python-Multipart is"))
+    assert not restated.novel
+    line = "Albert moved procps to SourceForge."
+    title_line = Chunk("t#0", "t", "t.txt", line, line, 0, len(line))
+    scored = answerer.score("Where did Albert move procps?", [Hit(title_line, 1.0)],
+                            answerer.embedder.embed(["Where did Albert move procps?"])[0])
+    assert scored[0].novel

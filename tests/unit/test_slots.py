@@ -21,6 +21,7 @@ from rag.slots import anchors, anchors_present, asked_slot, fills, measured
     ("Which company develops the display manager?", "organisation", True),
     ("Which manager of the company signed it?", "person", True),
     ("Who criticized the remarks?", "who", False),
+    ("Who is in charge of the Kremlin press office?", "who", False),
     ("Where is the summit held?", "place", False),
 ])
 def test_asked_slot(question, slot, required):
@@ -174,3 +175,27 @@ def test_mixed_case_names_are_anchors():
 ])
 def test_measured_is_what_a_number_question_counts(question, terms):
     assert set(measured(question)) == terms
+
+
+@pytest.mark.parametrize("sentence, entities, filled", [
+    ("The reference is Debian Policy, Chapter 9.2.2.", (("9.2.2", "CARDINAL"),), False),
+    ("Promptly, bug #1014901 was filed against it.", (("1014901", "CARDINAL"),), False),
+    ("The format is specified in RFC 1952.", (("1952", "CARDINAL"),), False),
+    ("The current form of adduser is used in 300 packages.", (("300", "CARDINAL"),), True),
+    ("The current form of adduser is used in 300 packages.", (), True),  # NER missed it: the digits still count
+])
+def test_a_number_naming_a_chapter_bug_or_rfc_counts_nothing(sentence, entities, filled):
+    q = "Exactly how many packages use adduser?"
+    assert fills(asked_slot(q), sentence, entities, q) is filled
+
+
+def test_ner_misreadings_fill_no_slot():
+    q = "Who reported issue #1509 about field aliases?"
+    sent = "Transformers receive usable alias values instead of None."
+    assert not fills(asked_slot(q), sent, (("None", "ORG"),), q)  # a stop word, not an organisation
+    q = "On what date was adduser 3.123 released?"
+    sent = "So, in adduser 3.123, DIR_MODE reached its final default setting of 0700."
+    assert not fills(asked_slot(q), sent, (("0700", "DATE"),), q)  # a file mode, not a year
+    assert fills(asked_slot(q), "It was released in 2022.", (("2022", "DATE"),), q)
+    q = "How many members does the group have?"
+    assert fills(asked_slot(q), "The group has two members.", (("two", "CARDINAL"),), q)
