@@ -32,14 +32,18 @@ if TYPE_CHECKING:
 MARKER_RE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_RE = re.compile(r"[A-Za-z][\w'’\-]*")
-REFUSAL_RE = re.compile(
-    r"\b(can(?:no|')?t|could ?n[o']t|unable to) find\b|\bnot (?:mentioned|stated|provided|found)\b"
-    r"|\bno information\b|\bdo(?:es)? not (?:say|mention|contain|provide)\b", re.I)
+REFUSAL_RE = re.compile(  # the model's own "the sources do not answer", in its usual wordings
+    r"\b(can(?:no|['’])?t|could ?n[o'’]t|unable to) (?:find|determine|answer)\b"
+    r"|\bnot (?:mentioned|stated|found)\b|\bno (?:information|mention)\b"
+    r"|\bnot specified\b(?=.*\b(?:sources?|documents?|text|context)\b)"  # not "if not specified, ..."
+    r"|(?P<negation>\bdo(?:es)?(?: not|n['’]t) (?:say|mention|contain|provide|specify|state|include|answer)\b"
+    r"|\bnot provided\b)", re.I)
 SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker is gone
     r",?\s*\b(?:(?:which is |as )?(?:stated|mentioned|noted|said|supported|shown|indicated|reported|"
     r"described|found) (?:in|by)|according to|as per|per)\s+(?:the\s+)?"
     r"sources?\b(?:\s+(?:above|provided))?", re.I)
 PAIR_GAIN = 0.08  # a second source must raise support by this much to be cited too
+MODEL_REFUSED = "says the sources do not answer"  # the reason given for the model's own refusals
 
 
 Span = tuple[int, int, tuple[tuple[str, str], ...]]  # (start, end, entities)
@@ -98,6 +102,17 @@ def split_cited(text: str, segmenter: Segmenter) -> list[tuple[str, list[int], t
     return out
 
 
+def is_model_refusal(sentence: str, source_text: str) -> bool:
+    """The model says the sources do not answer. "Not mentioned", "no information" always
+    are; a plain negation ("does not provide") is not when a source says it too: the model
+    quotes a fact ("The 2.4 kernel does not provide proper support ..."). `source_text`: the
+    sources' text, lower-cased, whitespace collapsed."""
+    m = REFUSAL_RE.search(sentence)
+    if m is None:
+        return False
+    return not m.group("negation") or " ".join(m.group(0).lower().split()) not in source_text
+
+
 DEMONYM_RE = re.compile(r"(?:ian|ean|ese|ish|an|i)$")
 
 
@@ -146,6 +161,7 @@ class Verifier:
         src_terms = [set(content_terms(s.text)) for s in sources]
         allowed_terms = set().union(*src_terms) | q_terms
         allowed_numbers = set(NUM_RE.findall(" ".join(s.text for s in sources) + " " + question))
+        source_text = " ".join(" ".join(s.text for s in sources).lower().split())
         vectors = self.embedder.embed([c for c, _, _ in cleaned] + [s.text for s in sources])
         a_vecs, s_vecs = vectors[: len(cleaned)], vectors[len(cleaned):]
         reports: list[SentenceSupport] = []
@@ -156,7 +172,7 @@ class Verifier:
             terms = set(content_terms(clean))
             reason, score, chosen, scores = self._judge(
                 clean, ents, terms - q_terms, a_vec, s_vecs, src_terms, allowed_terms,
-                allowed_numbers, seen)
+                allowed_numbers, seen, source_text)
             seen.add(clean.lower())
             if reason:
                 reports.append(SentenceSupport(clean, False, round(score, 4), (), tuple(cited), reason))
@@ -171,15 +187,15 @@ class Verifier:
         return self._assemble(kept, reports, sources, fixed)
 
     def _judge(self, clean, ents, terms, a_vec, s_vecs, src_terms, allowed_terms, allowed_numbers,
-               seen) -> tuple[str, float, list[int], list[float]]:
+               seen, source_text: str = "") -> tuple[str, float, list[int], list[float]]:
         """(reason if unsupported, best support, supporting source indices, per-source scores).
 
         `terms`: the sentence's content terms that the question does not already hold.
         """
         if clean.lower() in seen:
             return "repeated sentence", 0.0, [], []
-        if REFUSAL_RE.search(clean):
-            return "says the sources do not answer", 0.0, [], []
+        if is_model_refusal(clean, source_text):
+            return MODEL_REFUSED, 0.0, [], []
         if not terms:
             return "adds nothing to the question", 0.0, [], []
         weights = {t: self.idf(t) or 1.0 for t in terms}
