@@ -12,10 +12,10 @@ Generative steps, in order:
 3. the backend streams the model's tokens ("token" events, provisional);
 4. the backend verifies the text: supported sentences only, citations repaired, exact
    quotes; nothing supported → refusal ("answer" event, authoritative);
-5. unless the model itself said the sources do not answer: when the verifier removed every
-   sentence of an attempted answer and the gate's evidence bears the asked-for fact
-   (`keeps_extractive`), the answer is the extractive one, marked extractive, with a notice.
-   A refusal in generative mode is then always one of the gate's or of the model's.
+5. the verified answer gives way to the extractive one (marked extractive, with a notice,
+   `rag.llm.keep`) when the verifier emptied an attempt that invented nothing, or the
+   verified text cites none of the gate's sentences or leaves out the asked-for fact. A
+   guardrail refusal (the gate's, the model's own, an invented name or number) stands.
 
 Any LLM failure gives the extractive answer with a one-line notice instead.
 """
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from rag.errors import ConfigError, InputError, LLMError
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KEPT_EXTRACTIVE = ("no sentence of the generated answer is supported by the sources; "
-                   "showing the extractive answer")
 NO_LLM = ("generative mode needs an LLM: set RAG_LLM_BASE_URL (e.g. from `rag llm serve`) "
           "or RAG_LLM_API_KEY / OPENAI_API_KEY")
 
@@ -57,32 +56,6 @@ def clean_question(question: str, max_chars: int) -> tuple[str, str | None]:
 
 def _ms(t0: float, t1: float) -> float:
     return (t1 - t0) * 1e3
-
-
-def fact_bearing(s: Scored) -> bool:
-    """A gate sentence that states the kind of fact asked for: it fills the asked-for slot (a
-    number for "how many", a person for "who"; any sentence when none is asked), it is no
-    heading or question, and no bare list introduction ("... subdivided into stages:")."""
-    sent = s.sentence
-    intro_only = sent.text.rstrip().endswith(":") and not s.after
-    return s.typed_ok and not s.is_question and sent.kind != "heading" and not intro_only
-
-
-def keeps_extractive(verified: Answer, chosen: Sequence[Scored]) -> bool:
-    """Show the extractive answer instead of the verifier's refusal?
-
-    Yes when the refusal is only the verifier's (it removed every sentence of an attempted
-    answer: paraphrased beyond support, or a name or number the sources lack) and a gate
-    sentence is fact-bearing. No when the model said the sources do not answer, in any
-    sentence: a second reader judging the evidence insufficient is a refusal worth keeping.
-    """
-    from rag.llm.verify import MODEL_REFUSED
-
-    if not verified.refused or not verified.llm.get("called"):
-        return False
-    if any(s.reason == MODEL_REFUSED for s in verified.sentences):
-        return False
-    return any(fact_bearing(s) for s in chosen)
 
 
 class GenerativeBackend(Protocol):
@@ -188,10 +161,13 @@ class AnswerPipeline:
         except LLMError as exc:
             provisional.notice = f"{exc}; showing the extractive answer"
             return provisional
-        if not keeps_extractive(verified, chosen):
+        from rag.llm.keep import keep_extractive
+
+        why = keep_extractive(q, verified, chosen)
+        if why is None:
             return verified
-        log.info("verifier removed every generated sentence for %r; keeping the extractive answer", q)
-        provisional.notice = KEPT_EXTRACTIVE
-        provisional.sentences = verified.sentences  # what the model wrote, and why it went
-        provisional.llm = {**verified.llm, "kept_extractive": True}
-        return provisional
+        log.info("keeping the extractive answer for %r: %s", q, why)
+        # the verified text's own notes are about a text not shown; its sentences say what the
+        # model wrote and why each went or stayed
+        return replace(provisional, notice=why, sentences=verified.sentences,
+                       llm={**verified.llm, "kept_extractive": True, "verified_text": verified.text})

@@ -166,3 +166,21 @@ def test_not_mentioned_is_a_refusal_even_in_a_sources_words():
         "The name of the maintainer is not mentioned in the FHS or in Debian Policy [1].",
         [Source(1, chunk, 0, len(doc), doc, 0.5)])
     assert v.refused
+
+
+def test_a_number_from_another_source_brings_its_citation(verifier):
+    """Every number of a kept sentence is in one of its cited sources: a joined fact cites both."""
+    v = verifier.verify("What did North Korea get for artillery shells, and from how many firms?",
+                        "North Korea received missile technology in return, and about 20 firms were restricted [3].",
+                        _sources())
+    assert not v.refused
+    quotes = [c.quote for c in v.citations]
+    assert _sources()[2].text in quotes and _sources()[1].text in quotes  # 20 is only in source 2
+    assert v.fixed == 1
+
+
+def test_a_number_the_question_holds_needs_no_citation_of_its_own(verifier):
+    v = verifier.verify("What did North Korea get in return for 20 artillery shells?",
+                        "North Korea received missile technology in return for 20 artillery shells [3].",
+                        _sources())
+    assert not v.refused and [c.quote for c in v.citations] == [_sources()[2].text]  # not source 2's "20 firms"
