@@ -7,8 +7,8 @@ Each argument is DATASET[:LIMIT[:SCOPE]]=ROWS.jsonl (as given to `rag eval`). "A
 seed — an expected answer in the text and the must-cite passage inside a citation;
 real-document sets — answered with the right cited passage (evals.score.right_cited);
 others — answered, and a cited quote holds a gold answer. A generative row whose answer is the
-kept extractive one (`llm.kept_extractive`) is also scored as the verifier's refusal it
-replaced: the "verifier only" figures, the rule's counterfactual.
+kept extractive one (`llm.kept_extractive`) is also scored as the answer it replaced (the
+verifier's refusal, or its verified text): the "verifier only" figures, the rule's counterfactual.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from evals import metrics as m
 from evals.data import EvalQuestion, load_dataset, select
 from evals.score import right_cited
+from rag.types import REFUSAL_TEXT
 
 
 def answered_cited(r: dict, q: EvalQuestion) -> bool:
@@ -38,9 +39,28 @@ def _kept(r: dict) -> bool:
     return bool((r.get("llm") or {}).get("kept_extractive"))
 
 
+def kept_why(rows: list[dict]) -> dict[str, int]:
+    """Kept extractive answers by the rule's case (rag.llm.keep): all removed / not cited / fact dropped."""
+    from rag.llm.keep import ALL_REMOVED, NOT_CITED
+
+    out = {"all_removed": 0, "not_cited": 0, "fact_dropped": 0}
+    for r in rows:
+        if _kept(r):
+            notice = r.get("notice") or ""
+            out["all_removed" if ALL_REMOVED in notice else "not_cited" if NOT_CITED in notice
+                else "fact_dropped"] += 1
+    return out
+
+
 def as_verifier_refusal(r: dict) -> dict:
-    """The row as it was before the rule: the verifier's refusal."""
-    return {**r, "refused": True, "answer": "", "citations": []} if _kept(r) else r
+    """The row as it was before the rule: the verifier's refusal (its verified text, when it
+    had one, scored without citations: the row does not keep them)."""
+    if not _kept(r):
+        return r
+    text = (r.get("llm") or {}).get("verified_text")
+    if text and text != REFUSAL_TEXT:
+        return {**r, "refused": False, "answer": text, "citations": []}
+    return {**r, "refused": True, "answer": "", "citations": []}
 
 
 def _pct(xs: list[float], p: float) -> float | None:
@@ -68,6 +88,7 @@ def summary(rows: list[dict], qs: list[EvalQuestion]) -> dict:
         "llm_calls": len(called),
         "kept_extractive": sum(_kept(r) for r in rows),
         "kept_extractive_unanswerable": sum(_kept(r) for r in no),
+        "kept_why": kept_why(rows),
         "p50_s": statistics.median(latency) if latency else None, "p95_s": _pct(latency, 95),
         "first_token_p50_s": statistics.median(first) if first else None,
     }

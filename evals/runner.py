@@ -204,7 +204,7 @@ class OursRunner:
         if answer.llm:  # generative: what the model did (issue 13's eval columns)
             row["llm"] = {k: answer.llm.get(k) for k in ("called", "raw", "removed", "fixed", "prompt_tokens",
                                                           "prompt_evaluated", "generated_tokens",
-                                                          "kept_extractive")}
+                                                          "kept_extractive", "verified_text")}
             # why each generated sentence was dropped ("" when kept): rules can be re-scored offline
             row["llm"]["reasons"] = [s.reason for s in answer.sentences]
             row["llm"]["first_token_ms"] = answer.timings_ms.get("first_token")
