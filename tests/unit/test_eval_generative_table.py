@@ -30,3 +30,16 @@ def test_kept_extractive_answers_count_as_answers_and_as_refusals_before_the_rul
 def test_seed_rule_needs_the_must_cite_passage_inside_a_citation():
     qs = [_q("a", must_cite="Dmitry Peskov")]
     assert summary([_row("a", "Peskov did. [1]", quote="Peskov did.")], qs)["answered_cited"] == 0
+
+
+def test_kept_answers_are_counted_by_case_and_a_kept_verified_text_is_its_counterfactual():
+    from rag.llm.keep import ALL_REMOVED, NOT_CITED
+
+    qs = [_q("a"), _q("b")]
+    rows = [{**_row("a", "Peskov spoke. [1]", quote="Peskov spoke.", kept=True), "notice": NOT_CITED},
+            {**_row("b", "Peskov spoke. [1]", quote="Peskov spoke.", kept=True), "notice": ALL_REMOVED}]
+    rows[0]["llm"]["verified_text"] = "Someone else spoke. [1]"
+    assert summary(rows, qs)["kept_why"] == {"all_removed": 1, "not_cited": 1, "fact_dropped": 0}
+    before = [as_verifier_refusal(r) for r in rows]
+    assert (before[0]["refused"], before[0]["answer"]) == (False, "Someone else spoke. [1]")
+    assert before[1]["refused"] is True
