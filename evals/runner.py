@@ -33,7 +33,8 @@ RETRIEVAL_DEPTH = 20  # chunks retrieved for hit@k / MRR / nDCG (ranked distinct
 CODE_PATHS = {
     "ours": ("rag/answer.py", "rag/slots.py", "rag/discourse.py", "rag/structure.py", "rag/pdf_render.py",
              "rag/retrieve.py", "rag/sentences.py", "rag/text.py", "rag/embeddings.py",
-             "rag/ingest.py", "rag/llama_adapters.py", "rag/service.py", "vectorstore", "evals/runner.py"),
+             "rag/ingest.py", "rag/llama_adapters.py", "rag/service.py", "rag/pipeline.py", "vectorstore",
+             "evals/runner.py"),
     "baseline": ("rag/embeddings.py", "rag/llama_adapters.py", "evals/baseline.py", "evals/llama_llm.py"),
 }
 LLM_PATHS = ("rag/llm",)  # only for our generative answers and multi-turn questions
@@ -202,7 +203,10 @@ class OursRunner:
                    context_doc_ids=[h.chunk.doc_id for h in answer.hits])
         if answer.llm:  # generative: what the model did (issue 13's eval columns)
             row["llm"] = {k: answer.llm.get(k) for k in ("called", "raw", "removed", "fixed", "prompt_tokens",
-                                                          "prompt_evaluated", "generated_tokens")}
+                                                          "prompt_evaluated", "generated_tokens",
+                                                          "kept_extractive", "verified_text")}
+            # why each generated sentence was dropped ("" when kept): rules can be re-scored offline
+            row["llm"]["reasons"] = [s.reason for s in answer.sentences]
             row["llm"]["first_token_ms"] = answer.timings_ms.get("first_token")
             row["notice"] = answer.notice
         hits = svc.retriever.retrieve(q.question, top_k=RETRIEVAL_DEPTH)

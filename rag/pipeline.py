@@ -11,7 +11,11 @@ Generative steps, in order:
    ("provisional" event): the first cited answer, before any LLM work;
 3. the backend streams the model's tokens ("token" events, provisional);
 4. the backend verifies the text: supported sentences only, citations repaired, exact
-   quotes; nothing supported → refusal ("answer" event, authoritative).
+   quotes; nothing supported → refusal ("answer" event, authoritative);
+5. the verified answer gives way to the extractive one (marked extractive, with a notice,
+   `rag.llm.keep`) when the verifier emptied an attempt that invented nothing, or the
+   verified text cites none of the gate's sentences or leaves out the asked-for fact. A
+   guardrail refusal (the gate's, the model's own, an invented name or number) stands.
 
 Any LLM failure gives the extractive answer with a one-line notice instead.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
@@ -152,7 +157,17 @@ class AnswerPipeline:
         yield Event("provisional", answer=provisional)
         assert self.generator is not None
         try:
-            return (yield from self.generator.generate(q, hits, scored, chosen, timings))
+            verified = yield from self.generator.generate(q, hits, scored, chosen, timings)
         except LLMError as exc:
             provisional.notice = f"{exc}; showing the extractive answer"
             return provisional
+        from rag.llm.keep import keep_extractive
+
+        why = keep_extractive(q, verified, chosen)
+        if why is None:
+            return verified
+        log.info("keeping the extractive answer for %r: %s", q, why)
+        # the verified text's own notes are about a text not shown; its sentences say what the
+        # model wrote and why each went or stayed
+        return replace(provisional, notice=why, sentences=verified.sentences,
+                       llm={**verified.llm, "kept_extractive": True, "verified_text": verified.text})

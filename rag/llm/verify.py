@@ -32,14 +32,19 @@ if TYPE_CHECKING:
 MARKER_RE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_RE = re.compile(r"[A-Za-z][\w'’\-]*")
-REFUSAL_RE = re.compile(
-    r"\b(can(?:no|')?t|could ?n[o']t|unable to) find\b|\bnot (?:mentioned|stated|provided|found)\b"
-    r"|\bno information\b|\bdo(?:es)? not (?:say|mention|contain|provide)\b", re.I)
+REFUSAL_RE = re.compile(  # the model's own "the sources do not answer", in its usual wordings
+    r"\b(can(?:no|['’])?t|could ?n[o'’]t|unable to) (?:find|determine|answer)\b"
+    r"|\bnot (?:mentioned|stated|found)\b|\bno (?:information|mention)\b"
+    r"|\bnot specified\b(?=.*\b(?:sources?|documents?|text|context)\b)"  # not "if not specified, ..."
+    r"|(?P<negation>\bdo(?:es)?(?: not|n['’]t) (?:say|mention|contain|provide|specify|state|include|answer)\b"
+    r"|\bnot provided\b)", re.I)
 SOURCE_TALK_RE = re.compile(  # "..., as stated in source [1]." once the marker is gone
     r",?\s*\b(?:(?:which is |as )?(?:stated|mentioned|noted|said|supported|shown|indicated|reported|"
     r"described|found) (?:in|by)|according to|as per|per)\s+(?:the\s+)?"
     r"sources?\b(?:\s+(?:above|provided))?", re.I)
 PAIR_GAIN = 0.08  # a second source must raise support by this much to be cited too
+MODEL_REFUSED = "says the sources do not answer"  # the reason given for the model's own refusals
+NOVEL_PREFIX = "not in the sources: "  # the reason's start for a name or number no source holds
 
 
 Span = tuple[int, int, tuple[tuple[str, str], ...]]  # (start, end, entities)
@@ -98,6 +103,37 @@ def split_cited(text: str, segmenter: Segmenter) -> list[tuple[str, list[int], t
     return out
 
 
+def is_model_refusal(sentence: str, source_text: str) -> bool:
+    """The model says the sources do not answer. "Not mentioned", "no information" always
+    are; a plain negation ("does not provide") is not when a source says it too: the model
+    quotes a fact ("The 2.4 kernel does not provide proper support ..."). `source_text`: the
+    sources' text, lower-cased, whitespace collapsed."""
+    m = REFUSAL_RE.search(sentence)
+    if m is None:
+        return False
+    return not m.group("negation") or " ".join(m.group(0).lower().split()) not in source_text
+
+
+def _facts(clean: str, ents) -> list[str]:
+    """The sentence's numbers and named entities: what a citation must hold."""
+    return list(dict.fromkeys([*NUM_RE.findall(clean), *(text for text, _ in ents)]))
+
+
+def _cite_the_facts(clean: str, ents, final: list[int], scores: list[float],
+                    sources: Sequence[Source], question: str) -> list[int]:
+    """`final` plus, for each number or name of the sentence that no cited source holds (nor
+    the question), the best-supporting source that does ("..., which is 60% of the land [1]"
+    when 60% is in [2])."""
+    out = list(final)
+    for fact in _facts(clean, ents):
+        if fact.lower() in question.lower() or any(fact in sources[i].text for i in out):
+            continue
+        holders = [i for i in range(len(sources)) if fact in sources[i].text]
+        if holders:
+            out.append(max(holders, key=lambda i: scores[i]))
+    return out
+
+
 DEMONYM_RE = re.compile(r"(?:ian|ean|ese|ish|an|i)$")
 
 
@@ -146,6 +182,7 @@ class Verifier:
         src_terms = [set(content_terms(s.text)) for s in sources]
         allowed_terms = set().union(*src_terms) | q_terms
         allowed_numbers = set(NUM_RE.findall(" ".join(s.text for s in sources) + " " + question))
+        source_text = " ".join(" ".join(s.text for s in sources).lower().split())
         vectors = self.embedder.embed([c for c, _, _ in cleaned] + [s.text for s in sources])
         a_vecs, s_vecs = vectors[: len(cleaned)], vectors[len(cleaned):]
         reports: list[SentenceSupport] = []
@@ -156,14 +193,14 @@ class Verifier:
             terms = set(content_terms(clean))
             reason, score, chosen, scores = self._judge(
                 clean, ents, terms - q_terms, a_vec, s_vecs, src_terms, allowed_terms,
-                allowed_numbers, seen)
+                allowed_numbers, seen, source_text)
             seen.add(clean.lower())
             if reason:
                 reports.append(SentenceSupport(clean, False, round(score, 4), (), tuple(cited), reason))
                 continue
             valid = [n - 1 for n in dict.fromkeys(cited)
                      if 1 <= n <= len(sources) and scores[n - 1] >= max(self.min_cite, 0.6 * score)]
-            final = valid or chosen
+            final = _cite_the_facts(clean, ents, valid or chosen, scores, sources, question)
             if set(final) != {n - 1 for n in cited}:
                 fixed += 1
             kept.append((clean, final, scores))
@@ -171,15 +208,15 @@ class Verifier:
         return self._assemble(kept, reports, sources, fixed)
 
     def _judge(self, clean, ents, terms, a_vec, s_vecs, src_terms, allowed_terms, allowed_numbers,
-               seen) -> tuple[str, float, list[int], list[float]]:
+               seen, source_text: str = "") -> tuple[str, float, list[int], list[float]]:
         """(reason if unsupported, best support, supporting source indices, per-source scores).
 
         `terms`: the sentence's content terms that the question does not already hold.
         """
         if clean.lower() in seen:
             return "repeated sentence", 0.0, [], []
-        if REFUSAL_RE.search(clean):
-            return "says the sources do not answer", 0.0, [], []
+        if is_model_refusal(clean, source_text):
+            return MODEL_REFUSED, 0.0, [], []
         if not terms:
             return "adds nothing to the question", 0.0, [], []
         weights = {t: self.idf(t) or 1.0 for t in terms}
@@ -197,7 +234,7 @@ class Verifier:
                 best, chosen = pair, [order[0], order[1]]
         novel = self._novel(clean, ents, allowed_terms, allowed_numbers)
         if novel:
-            return "not in the sources: " + ", ".join(novel), best, [], scores
+            return NOVEL_PREFIX + ", ".join(novel), best, [], scores
         if best < self.min_support:
             return "no source supports it", best, [], scores
         return "", best, chosen, scores

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.llm.keep import is_kept_notice
 from rag.types import REFUSAL_TEXT
 from tests.conftest import SEED_FILE, SEEDS
 from tests.integration.test_llm_local import llm_url  # noqa: F401  (the real llama.cpp server)
@@ -37,8 +38,15 @@ def client(server):
     return openai.OpenAI(base_url=f"{server}/v1", api_key="unused", max_retries=0, timeout=300)
 
 
-def _check_verified(text: str, extra: dict) -> None:
-    assert extra["mode"] == "generative"
+def _check_verified(text: str, extra: dict, provisional: dict | None = None) -> None:
+    """The verified answer, or the quoted (extractive) one kept in its place with a notice
+    saying why (rag.llm.keep); either way every citation is an exact quote."""
+    if extra["mode"] == "extractive":
+        assert is_kept_notice(extra["notice"]) and not extra["refused"] and extra["citations"]
+        if provisional is not None:
+            assert (text, extra["citations"]) == (provisional["answer"], provisional["citations"])
+    else:
+        assert extra["mode"] == "generative"
     if extra["refused"]:
         assert text == REFUSAL_TEXT and extra["citations"] == []
         return
@@ -87,7 +95,7 @@ def test_stream_starts_with_the_provisional_cited_answer_openai_client(client):
         assert SEED_TEXT[c["start"]:c["end"]] == c["quote"] and f"[{c['n']}]" in prov["answer"]
     assert "Peskov" in prov["answer"]
     final = next(c for c in chunks if c.choices and c.choices[0].finish_reason == "stop")
-    _check_verified(final.model_extra["answer"], final.model_extra)
+    _check_verified(final.model_extra["answer"], final.model_extra, provisional=prov)
 
 
 def test_stream_starts_with_the_provisional_cited_answer_raw_sse(server):
@@ -107,7 +115,9 @@ def test_stream_starts_with_the_provisional_cited_answer_raw_sse(server):
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant" and "provisional" in chunks[1]
     assert chunks[1]["choices"][0]["delta"] == {} and chunks[1]["provisional"]["citations"]
     assert [c for c in chunks if "provisional" in c] == [chunks[1]]
-    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["mode"] == "generative"
+    final = chunks[-1]
+    assert final["choices"][0]["finish_reason"] == "stop"
+    _check_verified(final["answer"], final, provisional=chunks[1]["provisional"])
 
 
 def test_refusal_gate_answers_without_the_model(client):

@@ -15,6 +15,8 @@ import time
 import pytest
 from pydantic import SecretStr
 
+from rag.llm.keep import ALL_REMOVED, NOT_CITED
+from rag.llm.verify import NOVEL_PREFIX
 from rag.types import REFUSAL_TEXT
 from tests.fakes import FakeLLM, SwappablePipeline, numbered_sources, serving
 
@@ -93,6 +95,40 @@ def test_outside_knowledge_ends_refused_even_when_the_model_says_paris(pipe, fak
     assert len(fake_llm.requests) == 1
     assert answer.refused and answer.text == REFUSAL_TEXT and answer.citations == []
     assert answer.mode == "generative" and not answer.sentences[0].supported
+    # the invented names are the reason: the guardrail refusal is never swapped for the quote
+    assert answer.sentences[0].reason.startswith(NOVEL_PREFIX) and "Paris" in answer.sentences[0].reason
+    assert "kept_extractive" not in answer.llm
+
+
+def test_an_answer_that_only_restates_the_question_shows_the_quoted_answer_with_a_notice(pipe, fake_llm):
+    """Nothing invented, nothing refused, nothing supported: the gate's quote is the answer."""
+    fake_llm.reply = lambda s, q: "Someone criticized Stoltenberg's remarks about warheads [1]."
+    events = list(pipe.stream(Q_PESKOV))
+    provisional, answer = events[1].answer, events[-1].answer
+    assert answer.mode == "extractive" and answer.notice == ALL_REMOVED and not answer.refused
+    assert (answer.text, answer.citations) == (provisional.text, provisional.citations)
+    assert "Peskov" in answer.text and answer.llm["kept_extractive"] and answer.llm["verified_text"] == REFUSAL_TEXT
+    assert [s.supported for s in answer.sentences] == [False]
+    assert not answer.sentences[0].reason.startswith(NOVEL_PREFIX)
+
+
+def test_an_answer_resting_on_a_sentence_the_gate_did_not_choose_shows_the_quoted_answer(pipe, fake_llm):
+    """The model quotes a further source (in the prompt, below the gate): verified, exact, and
+    beside the point; the gate's quote is shown instead."""
+    gate = {" ".join(c.quote.split()) for c in pipe.ask(Q_PESKOV, mode="extractive").citations}
+
+    def quote_a_further_source(sources: dict[int, str], question: str) -> str:
+        n = next(n for n, text in sources.items() if text not in gate)
+        return f"{sources[n]} [{n}]"
+
+    fake_llm.reply = quote_a_further_source
+    answer = pipe.ask(Q_PESKOV)
+    further = [t for t in numbered_sources(fake_llm.requests[-1]["messages"][-1]["content"]).values()
+               if t not in gate]
+    assert further  # the prompt holds sources beyond the gate's sentences
+    assert answer.mode == "extractive" and answer.notice == NOT_CITED and answer.llm["kept_extractive"]
+    assert {" ".join(c.quote.split()) for c in answer.citations} == gate
+    assert answer.llm["verified_text"].startswith(further[0][:40])  # it was verified, just not the answer
 
 
 @pytest.mark.parametrize("behaviour, words", [

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from rag.llm.keep import is_kept_notice
+from rag.llm.verify import MODEL_REFUSED, NOVEL_PREFIX
 from rag.types import REFUSAL_TEXT
 from tests.conftest import SEED_FILE, SEEDS
 from tests.fakes import SwappablePipeline
@@ -52,8 +54,17 @@ def pipe(seed_service, llm_url):
         "llm_context_window": 2048, "llm_timeout": 120.0}))
 
 
-def _check_verified(answer):
-    """What verification guarantees, whatever the model wrote."""
+def _check_verified(answer, provisional=None):
+    """What verification guarantees, whatever the model wrote: the verified answer, or the
+    quoted (extractive) one kept in its place with a notice saying why (rag.llm.keep)."""
+    if answer.mode == "extractive":
+        assert answer.llm["called"] and answer.llm["kept_extractive"] and is_kept_notice(answer.notice)
+        assert not answer.refused and not any(guardrail_refusal_reason(s.reason) for s in answer.sentences)
+        if provisional is not None:
+            assert (answer.text, answer.citations) == (provisional.text, provisional.citations)
+        for c in answer.citations:
+            assert SEED_TEXT[c.start:c.end] == c.quote and f"[{c.n}]" in answer.text
+        return
     assert answer.mode == "generative"
     if answer.refused:
         assert answer.text == REFUSAL_TEXT and answer.citations == []
@@ -70,6 +81,11 @@ def _check_verified(answer):
             assert s.score >= 0.5 and s.citations and all(n in numbers for n in s.citations)
         else:
             assert not s.citations and s.reason
+
+
+def guardrail_refusal_reason(reason: str) -> bool:
+    """The model said the sources do not answer, or named a fact they lack: never overridden."""
+    return reason == MODEL_REFUSED or reason.startswith(NOVEL_PREFIX)
 
 
 def test_server_answers_the_models_endpoint(llm_url):
@@ -106,7 +122,7 @@ def test_streaming_events_and_verified_answer(pipe):
     assert "".join(e.text for e in events if e.type == "token") == answer.llm["raw"]
     assert answer.llm["called"] and 0 < answer.llm["prompt_tokens"] < 2048 - 64
     assert answer.timings_ms["first_token"] > 0 and answer.timings_ms["generate"] >= answer.timings_ms["first_token"]
-    _check_verified(answer)
+    _check_verified(answer, provisional=events[1].answer)
 
 
 def test_refusal_gate_skips_the_llm(pipe):
@@ -144,7 +160,8 @@ def test_cli_json_contract_in_generative_mode(llm_url, cli_data):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert {"question", "answer", "refused", "mode", "citations", "timings_ms", "llm"} <= set(data)
-    assert data["mode"] == "generative" and data["llm"]["called"] is True
+    assert data["llm"]["called"] is True
+    assert data["mode"] == "generative" or (data["llm"]["kept_extractive"] and is_kept_notice(data["notice"]))
     assert "sentences" in data and all({"text", "supported", "score"} <= set(s) for s in data["sentences"])
     for c in data["citations"]:
         assert c["source"].endswith(SEED_FILE.name) and SEED_TEXT[c["start"]:c["end"]] == c["quote"]

@@ -127,3 +127,60 @@ def test_split_cited_attaches_markers_to_their_sentence(text, expected):
 def test_with_markers_goes_before_final_punctuation():
     assert with_markers("It rained.", [1, 2]) == "It rained [1] [2]."
     assert with_markers("It rained", [3]) == "It rained [3]"
+
+
+@pytest.mark.parametrize("says", [
+    "I can’t find that in the documents.", "The sources don't mention who won [1].",
+    "The sources do not specify who won.", "Who won is not specified in the sources [1].",
+    "There is no mention of a winner.", "I cannot determine who won from the sources.",
+])
+def test_the_models_refusals_in_its_usual_wordings_are_recognised(verifier, says):
+    from rag.llm.verify import MODEL_REFUSED
+
+    v = verifier.verify("Who won?", says, _sources())
+    assert v.refused and [s.reason for s in v.sentences] == [MODEL_REFUSED]
+
+
+def test_a_default_for_an_unspecified_setting_is_an_answer_not_a_refusal():
+    from rag.llm.verify import REFUSAL_RE
+
+    assert not REFUSAL_RE.search("If not specified, the port defaults to 8080.")
+    assert REFUSAL_RE.search("The port is not specified in the documents.")
+
+
+def test_a_sources_own_negation_is_an_answer_not_a_refusal():
+    doc = "The 2.4 kernel does not provide proper support for grouping threads by process."
+    chunk = Chunk("k#0", "k", "k.txt", "Kernel", doc, 0, len(doc))
+    v = Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
+        "Why can't ps group threads by process on a 2.4 kernel?",
+        "The 2.4 kernel does not provide proper support for grouping threads [1].",
+        [Source(1, chunk, 0, len(doc), doc, 0.5)])
+    assert not v.refused and v.sentences[0].supported
+
+
+def test_not_mentioned_is_a_refusal_even_in_a_sources_words():
+    doc = "The maintainer's name is not mentioned in the FHS or in Debian Policy."
+    chunk = Chunk("k#0", "k", "k.txt", "Users", doc, 0, len(doc))
+    v = Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
+        "What is the name of the maintainer?",
+        "The name of the maintainer is not mentioned in the FHS or in Debian Policy [1].",
+        [Source(1, chunk, 0, len(doc), doc, 0.5)])
+    assert v.refused
+
+
+def test_a_number_from_another_source_brings_its_citation(verifier):
+    """Every number of a kept sentence is in one of its cited sources: a joined fact cites both."""
+    v = verifier.verify("What did North Korea get for artillery shells, and from how many firms?",
+                        "North Korea received missile technology in return, and about 20 firms were restricted [3].",
+                        _sources())
+    assert not v.refused
+    quotes = [c.quote for c in v.citations]
+    assert _sources()[2].text in quotes and _sources()[1].text in quotes  # 20 is only in source 2
+    assert v.fixed == 1
+
+
+def test_a_number_the_question_holds_needs_no_citation_of_its_own(verifier):
+    v = verifier.verify("What did North Korea get in return for 20 artillery shells?",
+                        "North Korea received missile technology in return for 20 artillery shells [3].",
+                        _sources())
+    assert not v.refused and [c.quote for c in v.citations] == [_sources()[2].text]  # not source 2's "20 firms"
