@@ -5,7 +5,9 @@
 
 - ingest (real, on the 1k corpus): our ingest chunks/s (with sentences stored) and the plain
   llama-index pipeline's (VectorStoreIndex over ChromaVectorStore, same embedder, defaults,
-  as evals/baseline.py builds it), each as a ratio to the raw embedder on the same chunk texts;
+  as evals/baseline.py builds it), each as a ratio to the raw embedder on the same chunk texts
+  (and ours also to the raw embedder on what ours embeds: title + section + text);
+  `--sizes none` runs this comparison alone;
 - at every size: retrieval and extractive answer p50/p95 over first-seen questions (warm
   process), `status` time, adding one document, cold `rag ask` wall and peak RSS.
   Sizes above 1k are synthetic (benchmarks/synth.py) and their vectors are PRECOMPUTED:
@@ -54,7 +56,7 @@ def parse_size(s: str) -> int:
 def register(sub) -> None:
     p = sub.add_parser("bench", help="scale benchmark: ours vs plain llama-index (figures, no pass/fail)")
     p.add_argument("--quick", action="store_true", help="1k chunks only (unless --sizes is given)")
-    p.add_argument("--sizes", help="comma-separated chunk counts (default 1k,10k,100k)")
+    p.add_argument("--sizes", help="comma-separated chunk counts (default 1k,10k,100k); none: the ingest comparison only")
     p.add_argument("--ingest-chunks", type=int, default=1000,
                    help="chunks of the real-ingest comparison (ours / baseline / raw embedder); 0: skip it")
     p.add_argument("--questions", type=int, default=60)
@@ -170,16 +172,27 @@ def ingest_figures(settings_kw: dict, embedder, recs) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="scale-bench-ingest-"))
     try:
         settings = Settings(data_dir=tmp / "ours", **settings_kw)
-        texts = [n.text for n in chunk_records(settings, embedder, recs)]
+        from llama_index.core.schema import MetadataMode
+
+        nodes = chunk_records(settings, embedder, recs)
+        texts = [n.text for n in nodes]
+        load = {"raw": os.getloadavg()[0]}
         raw = len(texts) / timed(lambda: embedder.embed(texts))
+        # what ours embeds per chunk: title + section + text
+        embed_texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+        raw_embed_text = len(texts) / timed(lambda: embedder.embed(embed_texts))
         svc = RagService(settings, embedder=embedder)
+        load["ours"] = os.getloadavg()[0]
         t = time.perf_counter()
         report = svc.ingest_records(recs)
         ours = report.chunks_written / (time.perf_counter() - t)
+        load["baseline"] = os.getloadavg()[0]
         base_chunks, base_s = baseline_ingest(tmp / "baseline", embedder, recs)
+        load["end"] = os.getloadavg()[0]
         ours_s = report.chunks_written / ours
-        return {"chunks": len(texts), "raw_embed_chunks_per_s": raw, "ours_chunks_per_s": ours,
-                "ours_over_raw": ours / raw, "baseline_chunks": base_chunks,
+        return {"chunks": len(texts), "load_1min": load, "raw_embed_chunks_per_s": raw, "ours_chunks_per_s": ours,
+                "ours_over_raw": ours / raw, "raw_embed_text_chunks_per_s": raw_embed_text,
+                "ours_over_raw_embed_text": ours / raw_embed_text, "baseline_chunks": base_chunks,
                 "baseline_chunks_per_s": base_chunks / base_s,
                 "ours_over_baseline": ours / (base_chunks / base_s),
                 # same records, so source text per second is the inverse ratio of wall times
@@ -382,7 +395,8 @@ def cmd_bench(args, settings) -> int:
     from benchmarks.synth import questions as first_seen
     from rag.embeddings import build_embedder
 
-    sizes = [parse_size(s) for s in (args.sizes or ("1k" if args.quick else "1k,10k,100k")).split(",")]
+    spec = args.sizes or ("1k" if args.quick else "1k,10k,100k")
+    sizes = [] if spec == "none" else [parse_size(s) for s in spec.split(",")]
     modes = ["embedded", "server"] if args.chroma == "both" else [args.chroma]
     embedder = build_embedder(settings)
     qs = first_seen(args.questions + 1)
@@ -412,10 +426,13 @@ def render(r: dict) -> str:
         ing, base = r["ingest"], r["baseline_query"]
         lines += [
             f"ingest comparison on {ing['chunks']} of our chunks: ours {ing['ours_chunks_per_s']:.1f} chunks/s"
-            f" ({ing['ours_over_raw']:.2f} of raw {ing['raw_embed_chunks_per_s']:.1f}), baseline"
+            f" ({ing['ours_over_raw']:.2f} of raw {ing['raw_embed_chunks_per_s']:.1f};"
+            f" {ing.get('ours_over_raw_embed_text', float('nan')):.2f} of raw"
+            f" {ing.get('raw_embed_text_chunks_per_s', float('nan')):.1f} on title + section + text), baseline"
             f" {ing['baseline_chunks_per_s']:.1f} chunks/s ({ing['baseline_chunks']} chunks of 1024 tokens);"
             f" ours/baseline {ing['ours_over_baseline']:.2f}; per source text (chars/s) ours/baseline"
-            f" {ing.get('ours_over_baseline_text', float('nan')):.2f}",
+            f" {ing.get('ours_over_baseline_text', float('nan')):.2f}; 1-min load before raw / ours / baseline / end"
+            f" {' / '.join(f'{v:.1f}' for v in ing.get('load_1min', {}).values())}",
             f"baseline retrieve p50/p95 {base['baseline_retrieve_ms_p50']:.1f}/{base['baseline_retrieve_ms_p95']:.1f}"
             f" ms (on the {ing['chunks']}-chunk ingest corpus, embedding included)"]
     lines += ["| chunks | chroma | built by | retrieve p50/p95 ms | embed+retrieve p50/p95 ms | answer p50/p95 ms | status s | add one doc s |"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rag.errors import ConfigError
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MINILM_MAX_TOKENS = 256
+Span = tuple[int, int]  # [start, end) char offsets into a text
 
 
 class Embedder(Protocol):
@@ -32,6 +33,14 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
     def count_tokens(self, text: str) -> int: ...
+
+
+@runtime_checkable
+class SpanEmbedder(Protocol):
+    """An Embedder that can also pool vectors of parts of each text from the same pass."""
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+                    ) -> tuple[list[list[float]], list[list[list[float] | None]]]: ...
 
 
 def _minilm_tokenizer():
@@ -75,28 +84,63 @@ class OnnxMiniLM:
         return len(self._count_tok.encode(text, add_special_tokens=False).ids)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.embed_spans(texts, [()] * len(texts))[0]
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+                    ) -> tuple[list[list[float]], list[list[list[float] | None]]]:
+        """Each text's vector (as `embed`) and, from the same forward pass, a vector per span
+        of it: the mean of the token states the span covers, normalised (MiniLM's own pooling,
+        over a part of the text). A span not wholly inside the 256-piece window gets None."""
         import numpy as np
 
         if not texts:
-            return []
+            return [], []
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        span_out: list[list[list[float] | None]] = [[] for _ in texts]
         for lo in range(0, len(order), self.batch_size):
             idx = order[lo : lo + self.batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx])
-        return out.tolist()
+            enc, hidden, mask = self._forward([texts[i] for i in idx])
+            out[idx] = _unit(((hidden * mask[..., None]).sum(axis=1))
+                             / np.clip(mask.sum(axis=1, keepdims=True), 1, None))
+            for row, i in enumerate(idx):
+                span_out[i] = [_pool_span(enc[row], hidden[row], span) for span in spans[i]]
+        return out.tolist(), span_out
 
-    def _embed_batch(self, texts: list[str]):
+    def _forward(self, texts: list[str]):
+        """Encodings, last hidden states (batch, seq, 384) and the attention mask."""
         import numpy as np
 
         enc = self._tok.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(None, feeds)[0]
-        summed = (hidden * mask[..., None]).sum(axis=1)
-        pooled = summed / np.clip(mask.sum(axis=1, keepdims=True), 1, None)
-        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return enc, self._session.run(None, feeds)[0], mask
+
+
+def _unit(m):
+    import numpy as np
+
+    return m / np.clip(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12, None)
+
+
+def span_tokens(enc, span: Span) -> list[int] | None:
+    """Indices of the (non-special) tokens of `enc` overlapping the char span [a, b), or None
+    when the span reaches past the truncated window (or covers no token)."""
+    a, b = span
+    offsets, special = enc.offsets, enc.special_tokens_mask
+    last_end = max((o[1] for o, sp in zip(offsets, special) if not sp), default=0)
+    if enc.overflowing and b > last_end:
+        return None
+    toks = [j for j, ((s, e), sp) in enumerate(zip(offsets, special)) if not sp and s < b and e > a]
+    return toks or None
+
+
+def _pool_span(enc, hidden, span: Span) -> list[float] | None:
+    toks = span_tokens(enc, span)
+    if toks is None:
+        return None
+    return _unit(hidden[toks].mean(axis=0)).tolist()
 
 
 class TorchMiniLM:

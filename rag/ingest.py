@@ -372,24 +372,65 @@ class Ingestor:
 
     def _embed(self, batch: _Batch,
                chunk_progress: ChunkProgress | None = None) -> list[list[float]] | None:
-        """Chunks (their embed text: title + section + text) and the batch's distinct sentences
-        in ONE embedder call (length-sorted batches across both); chunk vectors go on the
-        nodes, sentence vectors (one per stored sentence, in order) are returned. With
-        `chunk_progress`, the texts go in steps of EMBED_STEP, reported after each."""
+        """Chunk vectors (of their embed text: title + section + text) go on the nodes; the
+        stored sentences' vectors (one per sentence, in order) are returned.
+
+        With sentence_vectors="pooled" and an embedder that can (`SpanEmbedder`), a sentence's
+        vector is pooled from its chunk's own forward pass, and only sentences outside the
+        embedder's window are embedded alone, after the chunks. Otherwise every distinct
+        sentence (two overlapping chunks share some) is embedded alone, in the same embedder
+        call as the chunks. With `chunk_progress`, texts go in steps of EMBED_STEP, reported
+        after each."""
         from llama_index.core.schema import MetadataMode
 
+        from rag.embeddings import SpanEmbedder
+
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in batch.nodes]
+        sents = batch.sentences
+        pooled: list[list[float] | None] = [None] * len(sents or ())
+        if sents and self.settings.sentence_vectors == "pooled" and isinstance(self.embedder, SpanEmbedder):
+            vecs, pooled = self._embed_pooled(texts, batch, chunk_progress)
+            texts = []
+        else:
+            vecs = []
         slot: dict[tuple[str, int, int], int] = {}
-        for sent in batch.sentences or ():
-            if sent.key not in slot:  # a sentence in two overlapping chunks is embedded once
-                slot[sent.key] = len(texts)
+        for sent, vec in zip(sents or (), pooled):
+            if vec is None and sent.key not in slot:
+                slot[sent.key] = len(vecs) + len(texts)
                 texts.append(sent.text)
-        vecs = self._embed_texts(texts, chunk_progress)
+        vecs = vecs + self._embed_texts(texts, chunk_progress, done=len(vecs), total=len(vecs) + len(texts))
         for node, vec in zip(batch.nodes, vecs):
             node.embedding = vec
-        if batch.sentences is None:
+        if sents is None:
             return None
-        return [vecs[slot[s.key]] for s in batch.sentences]
+        return [vec if vec is not None else vecs[slot[s.key]] for s, vec in zip(sents, pooled)]
+
+    def _embed_pooled(self, texts: list[str], batch: _Batch, chunk_progress: ChunkProgress | None
+                      ) -> tuple[list[list[float]], list[list[float] | None]]:
+        """Chunk vectors, and each sentence's vector pooled from its chunk's pass (None: outside
+        the window), in the order of batch.sentences."""
+        from llama_index.core.schema import MetadataMode
+
+        spans: list[list[tuple[int, int]]] = [[] for _ in texts]
+        where: list[tuple[int, int]] = []  # per sentence: (chunk index, span index)
+        row = {n.node_id: i for i, n in enumerate(batch.nodes)}
+        offset = [len(t) - len(n.get_content(metadata_mode=MetadataMode.NONE))
+                  for t, n in zip(texts, batch.nodes)]  # the chunk's text ends its embed text
+        for sent in batch.sentences or ():
+            i = row[sent.chunk.chunk_id]
+            a = offset[i] + sent.start - sent.chunk.start
+            where.append((i, len(spans[i])))
+            spans[i].append((a, a + len(sent.text)))
+        vecs: list[list[float]] = []
+        span_vecs: list[list[list[float] | None]] = []
+        step = EMBED_STEP if chunk_progress else max(1, len(texts))
+        for lo in range(0, len(texts), step):
+            v, sv = self.embedder.embed_spans(texts[lo:lo + step], spans[lo:lo + step])
+            vecs += v
+            span_vecs += sv
+            if chunk_progress and lo + step < len(texts):
+                chunk_progress(len(vecs), len(texts))  # the last step is reported with the rest
+        return vecs, [span_vecs[i][j] for i, j in where]
 
     def _commit(self, batch: _Batch, vectors: list[list[float]] | None) -> None:
         """One transaction: lexical rows, stored sentences, catalogue rows (pending cleared)."""
@@ -416,13 +457,19 @@ class Ingestor:
                                          content_hash=rec.content_hash))
                 DocTexts.put(conn, rec.doc_id, rec.text)  # what the offsets index (the viewer's)
 
-    def _embed_texts(self, texts: list[str], chunk_progress: ChunkProgress | None) -> list:
+    def _embed_texts(self, texts: list[str], chunk_progress: ChunkProgress | None,
+                     done: int = 0, total: int | None = None) -> list:
+        """`texts` embedded; with chunk_progress, in steps, reported as `done` + those so far
+        of `total` (default: len(texts))."""
         if chunk_progress is None:
-            return self.embedder.embed(texts)
+            return self.embedder.embed(texts) if texts else []
+        total = len(texts) if total is None else total
         vecs: list = []
         for lo in range(0, len(texts), EMBED_STEP):
             vecs += self.embedder.embed(texts[lo:lo + EMBED_STEP])
-            chunk_progress(min(lo + EMBED_STEP, len(texts)), len(texts))
+            chunk_progress(done + min(lo + EMBED_STEP, len(texts)), total)
+        if not texts and done:
+            chunk_progress(done, total)
         return vecs
 
     # --- delete / prune ---------------------------------------------------------------

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # ingest
     ingest_batch_docs: int = 32  # documents per pipeline run (one Chroma + SQLite commit each)
     precompute_sentences: bool = True  # sentence spans, entities and vectors stored at ingest
+    # stored sentence vectors: "pooled" from the chunk's own forward pass (no second pass; fails the
+    # seed gate, BENCHMARKS.md "Ingest: pooled sentence vectors"; the
+    # embedder must support it, else standalone) or "standalone" (each sentence embedded alone)
+    sentence_vectors: Literal["pooled", "standalone"] = "standalone"
 
     # answering
     mode: Literal["extractive", "generative", "auto"] = "auto"

@@ -184,3 +184,67 @@ class RecordingEmbedder(FakeEmbedder):
 
     def embed_one(self, text):
         return FakeEmbedder.embed(self, [text])[0]
+
+
+class SpanRecordingEmbedder(RecordingEmbedder):
+    """A SpanEmbedder fake: a span's vector is the hashing vector of the text it slices, except
+    for spans slicing `outside` (reported as past the window, so ingest embeds them alone)."""
+
+    def __init__(self, outside: str) -> None:
+        super().__init__()
+        self.outside = outside
+        self.sliced: list[str] = []
+
+    def embed_spans(self, texts, spans):
+        self.calls += 1
+        self.texts.extend(texts)
+        vecs = FakeEmbedder.embed(self, texts)
+        self.calls -= 1
+        out = []
+        for text, mine in zip(texts, spans):
+            parts = [text[a:b] for a, b in mine]
+            self.sliced.extend(parts)
+            out.append([None if self.outside in p else self.embed_one(p) for p in parts])
+        return vecs, out
+
+
+def test_pooled_sentence_vectors_come_from_the_chunk_pass(make_settings, tmp_path):
+    """sentence_vectors=pooled: each span handed to the embedder is exactly its sentence inside
+    the chunk's embed text (after title and section); only sentences the pass could not cover
+    are embedded alone, once each; with "standalone" every distinct sentence is."""
+    import numpy as np
+
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "pump.md").write_text("# Pump manual\n\n## Service\n\nThe alpha pump runs at 40 bar. It was serviced"
+                               " in May.\nThe night crew — Zoë and José — logged it.\n")
+    embedder = SpanRecordingEmbedder(outside="night crew")
+    svc = RagService(make_settings(sentence_vectors="pooled"), embedder=embedder)
+    report = svc.ingest_paths([d])
+    rows = svc.index_db.query("SELECT text, vec FROM sentences ORDER BY chunk_id, seq")
+    texts = [t for t, _ in rows]
+    assert "It was serviced in May." in texts and embedder.sliced == texts
+    assert embedder.texts[0].index("The alpha pump") > len("Pump manual")  # after title + section
+    assert embedder.texts[report.chunks_written:] == [t for t in texts if "night crew" in t]
+    for text, vec in rows:
+        assert np.allclose(np.frombuffer(vec, dtype=np.float32), embedder.embed_one(text), atol=1e-6)
+
+    other = SpanRecordingEmbedder(outside="night crew")
+    svc2 = RagService(make_settings(data_dir=tmp_path / "d2", sentence_vectors="standalone"), embedder=other)
+    svc2.ingest_paths([d])
+    assert other.sliced == [] and sorted(other.texts[report.chunks_written:]) == sorted(set(texts))
+
+
+def test_pooled_progress_counts_chunks_then_sentences_embedded_alone(make_settings):
+    from rag.ingest import EMBED_STEP, SourceRecord
+
+    text = "\n\n".join(f"Paragraph {i} tells that pump {i} runs at {i} bar. Hall {i} is far." for i in range(300))
+    embedder = SpanRecordingEmbedder(outside="Hall 7")  # "Hall 7 is far.", "Hall 70 ...": alone
+    svc = RagService(make_settings(sentence_vectors="pooled", chunk_size=40, chunk_overlap=0), embedder=embedder)
+    steps: list[tuple[int, int]] = []
+    report = svc.ingest_records([SourceRecord("big", text, "Big", "big")],
+                                chunk_progress=lambda done, total: steps.append((done, total)))
+    alone = len(embedder.texts) - report.chunks_written
+    assert report.chunks_written > 2 * EMBED_STEP and 0 < alone < 20
+    assert steps[-1] == (report.chunks_written + alone, report.chunks_written + alone)
+    assert [d for d, _ in steps] == sorted(d for d, _ in steps) and len(steps) >= 3
