@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from evals import metrics as m
-from evals.data import EvalQuestion, load_dataset, select
+from evals.data import EvalQuestion, load_dataset, read_jsonl, select
 from evals.score import right_cited
 from rag.types import REFUSAL_TEXT
 
@@ -63,11 +63,6 @@ def as_verifier_refusal(r: dict) -> dict:
     return {**r, "refused": True, "answer": "", "citations": []}
 
 
-def _pct(xs: list[float], p: float) -> float | None:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else None
-
-
 def summary(rows: list[dict], qs: list[EvalQuestion]) -> dict:
     by_id = {q.id: q for q in qs}
     rows = [r for r in rows if r.get("id") in by_id]
@@ -89,14 +84,14 @@ def summary(rows: list[dict], qs: list[EvalQuestion]) -> dict:
         "kept_extractive": sum(_kept(r) for r in rows),
         "kept_extractive_unanswerable": sum(_kept(r) for r in no),
         "kept_why": kept_why(rows),
-        "p50_s": statistics.median(latency) if latency else None, "p95_s": _pct(latency, 95),
+        "p50_s": statistics.median(latency) if latency else None, "p95_s": m.percentile(latency, 95),
         "first_token_p50_s": statistics.median(first) if first else None,
     }
 
 
 def read_rows(path: Path) -> list[dict]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [row for row in map(json.loads, lines[1:]) if "id" in row]
+    """The result rows of a `rag eval` cache file (its first line is the fingerprint header)."""
+    return [row for row in read_jsonl(path) if "id" in row]
 
 
 def questions(spec: str) -> list[EvalQuestion]:

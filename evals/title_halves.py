@@ -9,9 +9,10 @@ article is in the same half and a rule chosen on one half is reported on the oth
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from pathlib import Path
+
+from evals.data import read_jsonl
 
 
 def half_of(title: str) -> int:
@@ -24,10 +25,10 @@ def title_of(question: dict, titles: dict[str, str]) -> str:
 
 
 def rates(set_dir: Path, results: Path) -> dict[int, dict[str, float]]:
-    titles = {d["id"]: d.get("title") or "" for d in map(json.loads, open(set_dir / "documents.jsonl"))}
-    questions = {q["id"]: q for q in map(json.loads, open(set_dir / "questions.jsonl"))}
+    titles = {d["id"]: d.get("title") or "" for d in read_jsonl(set_dir / "documents.jsonl")}
+    questions = {q["id"]: q for q in read_jsonl(set_dir / "questions.jsonl")}
     counts = {0: [0, 0, 0, 0], 1: [0, 0, 0, 0]}  # unanswerable refused, unanswerable, answerable refused, answerable
-    for row in map(json.loads, open(results)):
+    for row in read_jsonl(results):
         q = questions.get(row.get("id"))
         if q is None:
             continue

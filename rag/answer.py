@@ -87,6 +87,9 @@ def _by_chunk(sentences: list[Sentence]) -> list[tuple[Chunk, list[Sentence]]]:
     return list(groups.values())
 
 
+MAX_TITLE_PREFIX = 60
+
+
 def _is_title_line(sent: Sentence, chunk: Chunk) -> bool:
     """The sentence is the line the document's title was taken from (a .txt's first line), not
     a later sentence that merely names the title ("Python-Multipart is a streaming parser.")."""
@@ -95,8 +98,6 @@ def _is_title_line(sent: Sentence, chunk: Chunk) -> bool:
         return False
     return not chunk.text[: max(0, sent.start - chunk.start)].strip()
 
-
-MAX_TITLE_PREFIX = 60
 
 
 def wh_heads(question: str) -> set[str]:

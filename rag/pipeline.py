@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from rag.errors import ConfigError, InputError, LLMError

@@ -38,6 +38,19 @@ class FakeEmbedder:
         return out
 
 
+class FakeRetriever:
+    """The Retriever interface answering every question with the same hits."""
+
+    def __init__(self, hits: list) -> None:
+        self.hits = hits
+
+    def start_bm25(self, question, top_k=None, mode=None):
+        return None
+
+    def retrieve(self, question, top_k=None, query_vec=None, bm25=None):
+        return list(self.hits)
+
+
 def make_pdf(lines: list[str]) -> bytes:
     """A minimal one-page PDF with Helvetica text lines (ASCII), xref offsets computed."""
     content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(

@@ -219,7 +219,8 @@ class ChatApp:
                 {"name": Path(f).name, "reason": self._scrub(str(exc))} for f in files or []]}
         finally:  # our copy is in data/uploads; Gradio's would stay downloadable
             uploads.forget_cached(files or [], self.gradio_cache)
-        return (uploads.report_markdown(report, render.esc), report, *self._docs_outputs(), None)
+        return (uploads.report_markdown(report, render.esc), report,
+                *self._docs_outputs(leave_pick=True), None)
 
     def ingest_uploads(self, files: list[str], progress=lambda *a, **k: None) -> dict:
         """Check, store and index uploaded files: {"accepted": [...], "duplicates": [...],

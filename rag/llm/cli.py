@@ -80,6 +80,5 @@ def _stop_within(server, grace_s: float) -> int:
     if stopper.is_alive():
         print(f"the model server did not stop within {grace_s:.0f} s; exiting now",
               file=sys.stderr, flush=True)
-        sys.stderr.flush()
         os._exit(0)
     return 0

@@ -32,6 +32,7 @@ from rag.text import content_terms
 if TYPE_CHECKING:
     from rag.answer import Scored
     from rag.sentences import Sentence
+    from rag.slots import Slot
     from rag.types import Answer
 
 ALL_REMOVED = "no sentence of the generated answer is supported by the sources; showing the extractive answer"
@@ -73,16 +74,13 @@ def cites_the_gate(verified: Answer, chosen: Sequence[Scored]) -> bool:
                for c in verified.citations for src, start, end in spans)
 
 
-def asked_fillers(question: str, chosen: Sequence[Scored]) -> list[str]:
+def asked_fillers(question: str, slot: Slot, chosen: Sequence[Scored]) -> list[str]:
     """The fillers of the asked-for slot in the gate sentences that fill it (entities of the
     slot's kinds and pattern matches the question does not already hold)."""
-    slot = asked_slot(question)
-    if slot is None or slot.name not in FACT_SLOTS:
-        return []
     q_terms, q_lower = set(content_terms(question)), question.lower()
     out: list[str] = []
     for s in chosen:
-        if not (s.typed_ok and fact_bearing(s)):
+        if not fact_bearing(s):
             continue
         sent = s.sentence
         out += [text for text, label in sent.entities
@@ -122,11 +120,12 @@ def _said(filler: str, text: str, exact: bool) -> bool:
 def drops_the_fact(question: str, verified: Answer, chosen: Sequence[Scored]) -> str | None:
     """The slot's name when the gate's sentences state the asked-for fact and the verified
     answer states none of its fillers; else None."""
-    fillers = asked_fillers(question, chosen)
+    slot = asked_slot(question)
+    if slot is None or slot.name not in FACT_SLOTS:
+        return None
+    fillers = asked_fillers(question, slot, chosen)
     if not fillers:
         return None
-    slot = asked_slot(question)
-    assert slot is not None
     exact = slot.name in IDENTIFIER_SLOTS
     if any(_said(f, verified.text, exact) for f in fillers):
         return None
@@ -153,5 +152,4 @@ def keep_extractive(question: str, verified: Answer, chosen: Sequence[Scored]) -
 
 
 def _slot_words(slot: str) -> str:
-    return {"email": "e-mail address", "url": "address", "who": "name", "person-or-organisation": "name",
-            "organisation": "organisation", "place": "place"}.get(slot, slot)
+    return {"email": "e-mail address", "url": "address", "who": "name"}.get(slot, slot)

@@ -17,8 +17,9 @@ from rag.llm.keep import (ALL_REMOVED, FACT_DROPPED, NOT_CITED, asked_fillers, f
 from rag.llm.verify import MODEL_REFUSED, NOVEL_PREFIX, RegexSegmenter, Verifier
 from rag.pipeline import AnswerPipeline
 from rag.sentences import Sentence
+from rag.slots import asked_slot
 from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Hit, SentenceSupport
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeRetriever
 
 TEXT = "Pumps run at 40 bar. The plant has three pumps. Release v2.1.0 added pumps."
 CHUNK = Chunk("a.txt#0", "a.txt", "a.txt", "Pumps", TEXT, 0, len(TEXT))
@@ -32,14 +33,6 @@ def _scored(text: str, typed_ok: bool = True, kind: str = "paragraph", after=(),
     start = TEXT.index(text) if text in TEXT else 0
     sent = Sentence(CHUNK, start, start + len(text), text, tuple(entities), kind)
     return Scored(sent, 0.9, 0.8, 0.8, typed_ok, after=tuple(after))
-
-
-class FakeRetriever:
-    def start_bm25(self, question, top_k=None, mode=None):
-        return None
-
-    def retrieve(self, question, top_k=None, query_vec=None, bm25=None):
-        return [HIT]
 
 
 class GateOf:
@@ -84,7 +77,7 @@ def _pipeline(make_settings, model_says: str, chosen: list[Scored], others=()) -
     backend.__dict__["verifier"] = Verifier(embedder, RegexSegmenter())
     client = backend.client  # the real LLMClient for the configured endpoint
     client._client, client._tokenize_url = FakeOpenAI(model_says), False
-    return AnswerPipeline(settings, embedder, FakeRetriever(), GateOf(chosen, others),
+    return AnswerPipeline(settings, embedder, FakeRetriever([HIT]), GateOf(chosen, others),
                           SimpleNamespace(entities=lambda t: []), generator=backend)
 
 
@@ -154,7 +147,8 @@ def test_an_answer_that_leaves_out_the_asked_for_number_gives_way(make_settings)
 
 def test_an_identifier_must_be_quoted_as_the_source_writes_it():
     gate = [_scored("Release v2.1.0 added pumps.")]
-    assert asked_fillers("In which version were pumps added?", gate) == ["v2.1.0"]
+    q = "In which version were pumps added?"
+    assert asked_fillers(q, asked_slot(q), gate) == ["v2.1.0"]
     rewritten = Answer("q", "Pumps were added in version 2.1.0 [1].", [], refused=False, llm={"called": True})
     quoted = Answer("q", "Pumps were added in v2.1.0 [1].", [], refused=False, llm={"called": True})
     for a in (rewritten, quoted):

@@ -148,23 +148,24 @@ def test_a_default_for_an_unspecified_setting_is_an_answer_not_a_refusal():
     assert REFUSAL_RE.search("The port is not specified in the documents.")
 
 
+def _verify_over_one(doc: str, question: str, answer: str):
+    """`answer` verified against one source holding `doc`."""
+    chunk = Chunk("k#0", "k", "k.txt", "K", doc, 0, len(doc))
+    return Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
+        question, answer, [Source(1, chunk, 0, len(doc), doc, 0.5)])
+
+
 def test_a_sources_own_negation_is_an_answer_not_a_refusal():
-    doc = "The 2.4 kernel does not provide proper support for grouping threads by process."
-    chunk = Chunk("k#0", "k", "k.txt", "Kernel", doc, 0, len(doc))
-    v = Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
-        "Why can't ps group threads by process on a 2.4 kernel?",
-        "The 2.4 kernel does not provide proper support for grouping threads [1].",
-        [Source(1, chunk, 0, len(doc), doc, 0.5)])
+    v = _verify_over_one("The 2.4 kernel does not provide proper support for grouping threads by process.",
+                         "Why can't ps group threads by process on a 2.4 kernel?",
+                         "The 2.4 kernel does not provide proper support for grouping threads [1].")
     assert not v.refused and v.sentences[0].supported
 
 
 def test_not_mentioned_is_a_refusal_even_in_a_sources_words():
-    doc = "The maintainer's name is not mentioned in the FHS or in Debian Policy."
-    chunk = Chunk("k#0", "k", "k.txt", "Users", doc, 0, len(doc))
-    v = Verifier(FakeEmbedder(dimension=256), RegexSegmenter()).verify(
-        "What is the name of the maintainer?",
-        "The name of the maintainer is not mentioned in the FHS or in Debian Policy [1].",
-        [Source(1, chunk, 0, len(doc), doc, 0.5)])
+    v = _verify_over_one("The maintainer's name is not mentioned in the FHS or in Debian Policy.",
+                         "What is the name of the maintainer?",
+                         "The name of the maintainer is not mentioned in the FHS or in Debian Policy [1].")
     assert v.refused
 
 

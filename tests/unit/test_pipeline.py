@@ -11,18 +11,10 @@ from rag.llm.backend import LLMBackend
 from rag.llm.managed import LocalStatus
 from rag.pipeline import AnswerPipeline
 from rag.types import REFUSAL_TEXT, Answer, Chunk, Citation, Event, Hit
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeRetriever
 
 CHUNK = Chunk("a.txt#0", "a.txt", "a.txt", "Pumps", "Pumps run at 40 bar.", 0, 20)
 HIT = Hit(CHUNK, 1.0)
-
-
-class FakeRetriever:
-    def start_bm25(self, question, top_k=None, mode=None):
-        return None
-
-    def retrieve(self, question, top_k=None, query_vec=None, bm25=None):
-        return [HIT]
 
 
 class FakeExtractive:
@@ -71,7 +63,7 @@ class FakeBackend:
 
 
 def _pipe(make_settings, backend=None, answers=True, **settings):
-    return AnswerPipeline(make_settings(**settings), FakeEmbedder(), FakeRetriever(),
+    return AnswerPipeline(make_settings(**settings), FakeEmbedder(), FakeRetriever([HIT]),
                           FakeExtractive(answers), SimpleNamespace(entities=lambda t: []),
                           generator=backend)
 
