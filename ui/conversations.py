@@ -34,6 +34,8 @@ from pathlib import Path
 
 import gradio as gr
 
+from ui.render import esc
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "conversations.sqlite"
@@ -258,20 +260,20 @@ class ConversationsPanel:
             return gr.skip(), gr.skip(), "Ask a question first: a chat is named once it has an answer."
         new = self.store.get(owner, conv_id)
         return (gr.update(choices=self.choices(owner), value=conv_id),
-                gr.update(value=new.title if new else ""), f"Renamed to “{new.title if new else ''}”.")
+                gr.update(value=new.title if new else ""), f"Renamed to “{esc(new.title) if new else ''}”.")
 
     def ask_delete(self, conv_id: str | None, request: gr.Request | None = None) -> tuple:
         conv = self.store.get(owner_of(request), conv_id)
         if conv is None:
             return gr.update(visible=False), "Nothing to delete: this chat has not been saved yet."
-        return gr.update(visible=True), f"Delete “{conv.title}” for good?"
+        return gr.update(visible=True), f"Delete “{esc(conv.title)}” for good?"
 
     def delete(self, conv_id: str | None, request: gr.Request | None = None) -> tuple:
         """Delete this chat, then show a new one: (id, list, title, chatbot, state, confirm, note)."""
         owner = owner_of(request)
         title = getattr(self.store.get(owner, conv_id), "title", "")
         done = self.store.delete(owner, conv_id)
-        note = f"Deleted “{title}”." if done else "That chat was already gone."
+        note = f"Deleted “{esc(title)}”." if done else "That chat was already gone."
         return (*self._show(owner, None), gr.update(visible=False), note)
 
     # --- layout -------------------------------------------------------------------------

@@ -103,6 +103,15 @@ def test_rename_delete_and_newest_first(panel, store):
     assert shown[3] == [] and shown[1]["choices"] == [("newer chat", b)]
 
 
+def test_rename_and_delete_notes_show_the_title_as_typed_not_as_markdown(panel):
+    a = new_id()
+    run_chat(panel, "first chat", [], a)
+    _, title, note = panel.rename(a, "Warheads **and** <b>Peskov</b>", ANN)
+    assert title["value"] == "Warheads **and** <b>Peskov</b>"  # the box holds the plain title
+    for text in (note, panel.ask_delete(a, ANN)[1], panel.delete(a, ANN)[-1]):
+        assert "**" not in text and "<b>" not in text and "Peskov" in text
+
+
 def test_start_reopens_the_tabs_chat_else_a_new_one(panel):
     conv_id, listed, title, chat, state, remembered = panel.start("", ANN)
     assert chat == state == [] and listed["value"] is None and len(conv_id) == 32
