@@ -40,15 +40,16 @@ def _kept(r: dict) -> bool:
 
 
 def kept_why(rows: list[dict]) -> dict[str, int]:
-    """Kept extractive answers by the rule's case (rag.llm.keep): all removed / not cited / fact dropped."""
-    from rag.llm.keep import ALL_REMOVED, NOT_CITED
+    """Kept extractive answers by the rule's case (rag.llm.keep): all removed / not cited / fact
+    dropped / reworded."""
+    from rag.llm.keep import ALL_REMOVED, NOT_CITED, REWORDED
 
-    out = {"all_removed": 0, "not_cited": 0, "fact_dropped": 0}
+    out = {"all_removed": 0, "not_cited": 0, "fact_dropped": 0, "reworded": 0}
     for r in rows:
         if _kept(r):
             notice = r.get("notice") or ""
             out["all_removed" if ALL_REMOVED in notice else "not_cited" if NOT_CITED in notice
-                else "fact_dropped"] += 1
+                else "reworded" if REWORDED in notice else "fact_dropped"] += 1
     return out
 
 

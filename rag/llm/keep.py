@@ -13,7 +13,11 @@ shown instead (marked extractive, with a notice saying why) in three cases:
    judged not to answer the question, so its citations do not point at the answer;
 3. the gate's sentences state the asked-for fact (a version, a number, a date, a person ...)
    and the verified answer leaves it out, or rewrites an identifier (a version, path, URL or
-   e-mail address must be quoted as the source writes it: "0.6.12" is not "v0.6.12").
+   e-mail address must be quoted as the source writes it: "0.6.12" is not "v0.6.12");
+4. the verified answer uses a content word that neither the question nor a passage it cites
+   holds: it words the fact its own way ("printed as numbers" where the source says "printed
+   as decimal integers", "equates to" for "is equivalent to"), and the quote says it exactly.
+   Talk about the sources ("as stated in [1]") and a leading "Yes"/"No" do not count.
 
 The rule can only turn a refusal into an answer in case 1; a guardrail refusal (the gate's,
 the model's own, an invented fact) is never overridden.
@@ -25,7 +29,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rag.llm.verify import MODEL_REFUSED, NOVEL_PREFIX, NUM_RE
+from rag.llm.verify import MARKER_RE, MODEL_REFUSED, NOVEL_PREFIX, NUM_RE
 from rag.slots import asked_slot
 from rag.text import content_terms
 
@@ -39,6 +43,10 @@ ALL_REMOVED = "no sentence of the generated answer is supported by the sources; 
 NOT_CITED = ("the generated answer does not cite the passage that answers the question; "
              "showing the extractive answer")
 FACT_DROPPED = "the generated answer leaves out the {slot} the sources state; showing the extractive answer"
+REWORDED = ("the generated answer words the answer differently from the passage it cites; "
+            "showing the extractive answer")
+# words an answer may add without rewording its source: its talk about the sources, yes / no
+ANSWER_TALK = "yes no source sources document documents text passage stated states says said mentioned according"
 IDENTIFIER_SLOTS = frozenset({"email", "url", "path", "version"})  # quoted verbatim or not at all
 NAME_WORD_RE = re.compile(r"[A-Za-z][\w'’\-]{2,}")
 TOKEN_EDGES = ".,;:!?()[]{}\"'“”‘’"
@@ -51,7 +59,7 @@ def is_kept_notice(notice: str | None) -> bool:
     if not notice:
         return False
     head, _, tail = FACT_DROPPED.partition("{slot}")
-    return notice in (ALL_REMOVED, NOT_CITED) or (notice.startswith(head) and notice.endswith(tail))
+    return notice in (ALL_REMOVED, NOT_CITED, REWORDED) or (notice.startswith(head) and notice.endswith(tail))
 
 
 def fact_bearing(s: Scored) -> bool:
@@ -132,6 +140,15 @@ def drops_the_fact(question: str, verified: Answer, chosen: Sequence[Scored]) ->
     return slot.name
 
 
+def reworded_terms(question: str, verified: Answer) -> list[str]:
+    """The verified answer's content terms (stemmed) that neither the question nor a quote it
+    cites holds, nor talk about the sources."""
+    allowed = set(content_terms(question)) | set(content_terms(ANSWER_TALK))
+    for c in verified.citations:
+        allowed.update(content_terms(c.quote))
+    return sorted(set(content_terms(MARKER_RE.sub(" ", verified.text))) - allowed)
+
+
 def guardrail_refusal(verified: Answer) -> bool:
     """The model said the sources do not answer, or reached for a fact they lack."""
     return any(s.reason == MODEL_REFUSED or s.reason.startswith(NOVEL_PREFIX) for s in verified.sentences)
@@ -148,7 +165,9 @@ def keep_extractive(question: str, verified: Answer, chosen: Sequence[Scored]) -
     if not cites_the_gate(verified, chosen):
         return NOT_CITED
     dropped = drops_the_fact(question, verified, chosen)
-    return FACT_DROPPED.format(slot=_slot_words(dropped)) if dropped else None
+    if dropped:
+        return FACT_DROPPED.format(slot=_slot_words(dropped))
+    return REWORDED if reworded_terms(question, verified) else None
 
 
 def _slot_words(slot: str) -> str:

@@ -33,13 +33,14 @@ def test_seed_rule_needs_the_must_cite_passage_inside_a_citation():
 
 
 def test_kept_answers_are_counted_by_case_and_a_kept_verified_text_is_its_counterfactual():
-    from rag.llm.keep import ALL_REMOVED, NOT_CITED
+    from rag.llm.keep import ALL_REMOVED, NOT_CITED, REWORDED
 
-    qs = [_q("a"), _q("b")]
+    qs = [_q("a"), _q("b"), _q("c")]
     rows = [{**_row("a", "Peskov spoke. [1]", quote="Peskov spoke.", kept=True), "notice": NOT_CITED},
-            {**_row("b", "Peskov spoke. [1]", quote="Peskov spoke.", kept=True), "notice": ALL_REMOVED}]
+            {**_row("b", "Peskov spoke. [1]", quote="Peskov spoke.", kept=True), "notice": ALL_REMOVED},
+            {**_row("c", "Peskov spoke. [1]", quote="Peskov spoke.", kept=True), "notice": REWORDED}]
     rows[0]["llm"]["verified_text"] = "Someone else spoke. [1]"
-    assert summary(rows, qs)["kept_why"] == {"all_removed": 1, "not_cited": 1, "fact_dropped": 0}
+    assert summary(rows, qs)["kept_why"] == {"all_removed": 1, "not_cited": 1, "fact_dropped": 0, "reworded": 1}
     before = [as_verifier_refusal(r) for r in rows]
     assert (before[0]["refused"], before[0]["answer"]) == (False, "Someone else spoke. [1]")
     assert before[1]["refused"] is True

@@ -161,7 +161,8 @@ def test_an_identifier_must_be_quoted_as_the_source_writes_it():
 
 def test_a_name_is_said_by_any_of_its_words():
     gate = [_scored(PLANT, entities=[("Dmitry Peskov", "PERSON")])]
-    cite = [Citation(1, "a.txt", "a.txt#0", PLANT, gate[0].sentence.start, gate[0].sentence.end, 0.9)]
+    cite = [Citation(1, "a.txt", "a.txt#0", "Dmitry Peskov said so.", gate[0].sentence.start,
+                     gate[0].sentence.end, 0.9)]
     said = Answer("q", "Peskov said so [1].", cite, refused=False, llm={"called": True})
     other = Answer("q", "A spokesman said so [1].", cite, refused=False, llm={"called": True})
     assert keep_extractive("Who said so?", said, gate) is None
