@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     # seed gate, BENCHMARKS.md "Ingest: pooled sentence vectors"; the
     # embedder must support it, else standalone) or "standalone" (each sentence embedded alone)
     # or "sentence_first" (each sentence embedded alone, and a chunk's vector is the word-piece
-    # weighted mean of its sentences' and header's: no chunk pass; BENCHMARKS.md "sentence-first")
+    # weighted mean of its sentences' and header's: no chunk pass; 0.57 of raw, not the default:
+    # squad/rgb refusals drop, BENCHMARKS.md "Ingest: sentence-first chunk vectors")
     sentence_vectors: Literal["pooled", "standalone", "sentence_first"] = "standalone"
 
     # answering
