@@ -71,6 +71,8 @@ def code_fingerprint(pipeline: str = "ours", with_llm: bool = False) -> str:
 def collection_name(prefix: str, ds: EvalSet, settings: Settings, embedder_name: str) -> str:
     """A Chroma collection per (corpus, chunking, embedder): "<prefix>-<name>-<hash>"."""
     key = f"{ds.corpus_hash}|{settings.chunk_size}|{settings.chunk_overlap}|{embedder_name}"
+    if settings.sentence_vectors != "standalone":  # other chunk vectors (standalone keeps its name)
+        key += f"|{settings.sentence_vectors}"
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", ds.name)[:40]
     return f"{prefix}-{name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
@@ -234,7 +236,7 @@ def _ms(t0: float) -> float:
 
 
 def fingerprint(ds: EvalSet, cfg: Config, settings: Settings, extra: str = "") -> str:
-    keys = ("chunk_size", "chunk_overlap", "embedder", "rrf_k", "fusion", "fusion_alpha", "fusion_depth", "max_answer_sentences", "llm_model",
+    keys = ("chunk_size", "chunk_overlap", "embedder", "rrf_k", "fusion", "fusion_alpha", "fusion_depth", "sentence_vectors", "dense_sentence_weight", "max_answer_sentences", "llm_model",
             "llm_base_url", "llm_temperature", "llm_max_tokens")
     payload = {"data": ds.sha256, "selection": ds.selection, "config": asdict(cfg),
                "settings": {k: str(getattr(settings, k, None)) for k in keys},

@@ -101,7 +101,7 @@ class OnnxMiniLM:
         for lo in range(0, len(order), self.batch_size):
             idx = order[lo : lo + self.batch_size]
             enc, hidden, mask = self._forward([texts[i] for i in idx])
-            out[idx] = _unit(((hidden * mask[..., None]).sum(axis=1))
+            out[idx] = unit_rows(((hidden * mask[..., None]).sum(axis=1))
                              / np.clip(mask.sum(axis=1, keepdims=True), 1, None))
             for row, i in enumerate(idx):
                 span_out[i] = [_pool_span(enc[row], hidden[row], span) for span in spans[i]]
@@ -118,7 +118,8 @@ class OnnxMiniLM:
         return enc, self._session.run(None, feeds)[0], mask
 
 
-def _unit(m):
+def unit_rows(m):
+    """Each row of m divided by its L2 norm (zero rows stay zero)."""
     import numpy as np
 
     return m / np.clip(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12, None)
@@ -140,7 +141,7 @@ def _pool_span(enc, hidden, span: Span) -> list[float] | None:
     toks = span_tokens(enc, span)
     if toks is None:
         return None
-    return _unit(hidden[toks].mean(axis=0)).tolist()
+    return unit_rows(hidden[toks].mean(axis=0)).tolist()
 
 
 class TorchMiniLM:

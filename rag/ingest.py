@@ -372,65 +372,88 @@ class Ingestor:
 
     def _embed(self, batch: _Batch,
                chunk_progress: ChunkProgress | None = None) -> list[list[float]] | None:
-        """Chunk vectors (of their embed text: title + section + text) go on the nodes; the
-        stored sentences' vectors (one per sentence, in order) are returned.
-
-        With sentence_vectors="pooled" and an embedder that can (`SpanEmbedder`), a sentence's
-        vector is pooled from its chunk's own forward pass, and only sentences outside the
-        embedder's window are embedded alone, after the chunks. Otherwise every distinct
-        sentence (two overlapping chunks share some) is embedded alone, in the same embedder
-        call as the chunks. With `chunk_progress`, texts go in steps of EMBED_STEP, reported
-        after each."""
+        """Chunk vectors go on the nodes; the stored sentences' vectors (one per sentence, in
+        order) are returned (None when sentences are not stored). How, by
+        settings.sentence_vectors: "standalone" (each distinct sentence, and each chunk's embed
+        text, embedded alone), "pooled" (`_embed_pooled`) or "sentence_first"
+        (`_embed_sentence_first`). With `chunk_progress`, texts go in steps of EMBED_STEP,
+        reported after each."""
         from llama_index.core.schema import MetadataMode
 
         from rag.embeddings import SpanEmbedder
 
         texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in batch.nodes]
-        sents = batch.sentences
-        pooled: list[list[float] | None] = [None] * len(sents or ())
-        if sents and self.settings.sentence_vectors == "pooled" and isinstance(self.embedder, SpanEmbedder):
-            vecs, pooled = self._embed_pooled(texts, batch, chunk_progress)
-            texts = []
+        mode = self.settings.sentence_vectors
+        if batch.sentences and mode == "sentence_first":
+            vecs, sent_vecs = self._embed_sentence_first(texts, batch, chunk_progress)
+        elif batch.sentences and mode == "pooled" and isinstance(self.embedder, SpanEmbedder):
+            vecs, sent_vecs = self._embed_pooled(texts, batch, chunk_progress)
         else:
-            vecs = []
-        slot: dict[tuple[str, int, int], int] = {}
-        for sent, vec in zip(sents or (), pooled):
-            if vec is None and sent.key not in slot:
-                slot[sent.key] = len(vecs) + len(texts)
-                texts.append(sent.text)
-        vecs = vecs + self._embed_texts(texts, chunk_progress, done=len(vecs), total=len(vecs) + len(texts))
+            vecs, sent_vecs = self._embed_standalone(texts, batch, chunk_progress)
         for node, vec in zip(batch.nodes, vecs):
             node.embedding = vec
-        if sents is None:
-            return None
-        return [vec if vec is not None else vecs[slot[s.key]] for s, vec in zip(sents, pooled)]
+        return None if batch.sentences is None else sent_vecs
 
-    def _embed_pooled(self, texts: list[str], batch: _Batch, chunk_progress: ChunkProgress | None
-                      ) -> tuple[list[list[float]], list[list[float] | None]]:
-        """Chunk vectors, and each sentence's vector pooled from its chunk's pass (None: outside
-        the window), in the order of batch.sentences."""
+    def _embed_standalone(self, texts: list[str], batch: _Batch, progress: ChunkProgress | None
+                          ) -> tuple[list[list[float]], list[list[float]]]:
+        """The chunks' embed texts and every distinct sentence (two overlapping chunks share
+        some) embedded alone, in one embedder call."""
+        sents = batch.sentences or []
+        alone = {s.key: s.text for s in sents}
+        vecs = _stepwise(self.embedder.embed, texts + list(alone.values()), progress)
+        by_key = dict(zip(alone, vecs[len(texts):]))
+        return vecs[:len(texts)], [by_key[s.key] for s in sents]
+
+    def _embed_pooled(self, texts: list[str], batch: _Batch, progress: ChunkProgress | None
+                      ) -> tuple[list[list[float]], list[list[float]]]:
+        """Chunk vectors, and each sentence's vector pooled from its chunk's pass (an
+        `SpanEmbedder`); sentences outside the embedder's window are embedded alone, after."""
         from llama_index.core.schema import MetadataMode
 
+        sents = batch.sentences or []
         spans: list[list[tuple[int, int]]] = [[] for _ in texts]
         where: list[tuple[int, int]] = []  # per sentence: (chunk index, span index)
         row = {n.node_id: i for i, n in enumerate(batch.nodes)}
         offset = [len(t) - len(n.get_content(metadata_mode=MetadataMode.NONE))
                   for t, n in zip(texts, batch.nodes)]  # the chunk's text ends its embed text
-        for sent in batch.sentences or ():
+        for sent in sents:
             i = row[sent.chunk.chunk_id]
             a = offset[i] + sent.start - sent.chunk.start
             where.append((i, len(spans[i])))
             spans[i].append((a, a + len(sent.text)))
-        vecs: list[list[float]] = []
-        span_vecs: list[list[list[float] | None]] = []
-        step = EMBED_STEP if chunk_progress else max(1, len(texts))
-        for lo in range(0, len(texts), step):
-            v, sv = self.embedder.embed_spans(texts[lo:lo + step], spans[lo:lo + step])
-            vecs += v
-            span_vecs += sv
-            if chunk_progress and lo + step < len(texts):
-                chunk_progress(len(vecs), len(texts))  # the last step is reported with the rest
-        return vecs, [span_vecs[i][j] for i, j in where]
+
+        def run(part: list) -> list:
+            vecs, span_vecs = self.embedder.embed_spans([t for t, _ in part], [sp for _, sp in part])
+            return list(zip(vecs, span_vecs))
+
+        pairs = _stepwise(run, list(zip(texts, spans)), progress)
+        pooled = [pairs[i][1][j] for i, j in where]
+        alone = {s.key: s.text for s, v in zip(sents, pooled) if v is None}
+        extra = _stepwise(self.embedder.embed, list(alone.values()), progress,
+                          done=len(texts), total=len(texts) + len(alone))
+        by_key = dict(zip(alone, extra))
+        return [v for v, _ in pairs], [v if v is not None else by_key[s.key] for s, v in zip(sents, pooled)]
+
+    def _embed_sentence_first(self, texts: list[str], batch: _Batch, progress: ChunkProgress | None
+                              ) -> tuple[list[list[float]], list[list[float]]]:
+        """Each distinct sentence and each distinct header (title + section: what precedes the
+        chunk's own text in its embed text) embedded alone once, shortest first (less padding);
+        a chunk's vector is the normalised mean of its sentences' and header's vectors, each
+        weighted by its word pieces: no chunk forward pass. A chunk without stored sentences
+        is embedded whole. The sentence vectors are exactly the standalone ones."""
+        import numpy as np
+
+        from rag.embeddings import unit_rows
+
+        parts, members = _sentence_first_parts(texts, batch)
+        keys = sorted(parts, key=lambda k: len(parts[k]))
+        vecs = np.asarray(_stepwise(self.embedder.embed, [parts[k] for k in keys], progress),
+                          dtype=np.float32)
+        slot = {k: i for i, k in enumerate(keys)}
+        weight = np.array([max(1, self.embedder.count_tokens(parts[k])) for k in keys], dtype=np.float32)
+        chunk_vecs = [weight[[slot[k] for k in m]] @ vecs[[slot[k] for k in m]] for m in members]
+        sents = batch.sentences or []
+        return unit_rows(np.array(chunk_vecs)).tolist(), [vecs[slot[s.key]].tolist() for s in sents]
 
     def _commit(self, batch: _Batch, vectors: list[list[float]] | None) -> None:
         """One transaction: lexical rows, stored sentences, catalogue rows (pending cleared)."""
@@ -457,21 +480,6 @@ class Ingestor:
                                          content_hash=rec.content_hash))
                 DocTexts.put(conn, rec.doc_id, rec.text)  # what the offsets index (the viewer's)
 
-    def _embed_texts(self, texts: list[str], chunk_progress: ChunkProgress | None,
-                     done: int = 0, total: int | None = None) -> list:
-        """`texts` embedded; with chunk_progress, in steps, reported as `done` + those so far
-        of `total` (default: len(texts))."""
-        if chunk_progress is None:
-            return self.embedder.embed(texts) if texts else []
-        total = len(texts) if total is None else total
-        vecs: list = []
-        for lo in range(0, len(texts), EMBED_STEP):
-            vecs += self.embedder.embed(texts[lo:lo + EMBED_STEP])
-            chunk_progress(done + min(lo + EMBED_STEP, len(texts)), total)
-        if not texts and done:
-            chunk_progress(done, total)
-        return vecs
-
     # --- delete / prune ---------------------------------------------------------------
     def delete(self, doc_ids: list[str]) -> None:
         """Remove documents from Chroma, the lexical index, stored sentences and the catalogue."""
@@ -484,6 +492,44 @@ class Ingestor:
                    if not keep(r.doc_id, {"path": r.path, "source": r.source, "title": r.title})]
         self.delete(removed)
         return removed
+
+
+def _stepwise(call: Callable[[list], list], items: list, progress: ChunkProgress | None,
+              done: int = 0, total: int | None = None) -> list:
+    """call(part) over parts of EMBED_STEP items (all in one part without `progress`), the
+    results concatenated; `progress(done + items so far, total)` after each part (total:
+    done + len(items) by default)."""
+    if not items:
+        return []
+    if progress is None:
+        return list(call(items))
+    total = done + len(items) if total is None else total
+    out: list = []
+    for lo in range(0, len(items), EMBED_STEP):
+        out += call(items[lo:lo + EMBED_STEP])
+        progress(done + len(out), total)
+    return out
+
+
+def _sentence_first_parts(texts: list[str], batch: _Batch) -> tuple[dict[tuple, str], list[list[tuple]]]:
+    """What sentence_first embeds: key -> text (each distinct sentence, header, and each chunk
+    without sentences), and per chunk the keys its vector is pooled from."""
+    parts: dict[tuple, str] = {}
+    members: list[list[tuple]] = [[] for _ in texts]
+    row = {n.node_id: i for i, n in enumerate(batch.nodes)}
+    for sent in batch.sentences or ():
+        parts.setdefault(sent.key, sent.text)
+        members[row[sent.chunk.chunk_id]].append(sent.key)
+    for i, (text, chunk) in enumerate(zip(texts, batch.chunks)):
+        if not members[i]:  # nothing stored to pool from: the embed text itself
+            parts[("chunk", i)] = text
+            members[i].append(("chunk", i))
+            continue
+        header = text[:len(text) - len(chunk.text)].strip() if text.endswith(chunk.text) else ""
+        if header:
+            parts.setdefault(("header", header), header)
+            members[i].append(("header", header))
+    return parts, members
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:

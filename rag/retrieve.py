@@ -15,17 +15,25 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rag.types import Chunk, Hit
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rag.embeddings import Embedder
     from rag.lexical import LexicalIndex
     from rag.settings import Settings
     from vectorstore.chroma import ChromaStore
 
 log = logging.getLogger(__name__)
+
+
+class SentenceVectors(Protocol):
+    """Stored sentence vectors by chunk (rag.sentence_store.SqliteSentenceStore)."""
+
+    def vectors(self, chunk_ids: Sequence[str]) -> dict: ...
 
 
 def chunk_from(chunk_id: str, text: str, meta: dict) -> Chunk:
@@ -57,11 +65,12 @@ class HybridRetriever:
     """
 
     def __init__(self, settings: Settings, embedder: Embedder, store: ChromaStore,
-                 lexical: LexicalIndex) -> None:
+                 lexical: LexicalIndex, sentences: SentenceVectors | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.bm25 = lexical
+        self.sentences = sentences  # stored sentence vectors, for dense_sentence_weight
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -72,7 +81,11 @@ class HybridRetriever:
         vec = query_vec if query_vec is not None else self.embedder.embed([query])[0]
         nearest = self.store.nearest(vec, n)
         chunks = self.bm25.chunks_by_id([i for i, _ in nearest])
-        return [(chunks[i], 1.0 - d) for i, d in nearest if i in chunks]
+        ranked = [(chunks[i], 1.0 - d) for i, d in nearest if i in chunks]
+        weight = self.settings.dense_sentence_weight
+        if weight <= 0 or self.sentences is None or not ranked:
+            return ranked
+        return sentence_rescore(ranked, self.sentences.vectors([c.chunk_id for c, _ in ranked]), vec, weight)
 
     def start_bm25(self, query: str, top_k: int | None = None, mode: str | None = None) -> Future | None:
         """Start the BM25 query in the worker thread (hybrid mode), to pass to retrieve():
@@ -101,6 +114,23 @@ class HybridRetriever:
         if s.fusion == "rrf":
             return rrf_fuse(dense, sparse, s.rrf_k)[:top_k]
         return convex_fuse(dense, sparse, s.fusion_alpha)[:top_k]
+
+
+def sentence_rescore(ranked: list[tuple[Chunk, float]], vectors: dict, query_vec: Sequence[float],
+                     weight: float) -> list[tuple[Chunk, float]]:
+    """Dense candidates re-scored with their best sentence, re-sorted:
+    (1 - weight) * chunk cosine + weight * max(chunk cosine, best stored sentence cosine).
+    `vectors`: chunk id -> its sentences' unit vectors (rows); a chunk without keeps its cosine."""
+    import numpy as np
+
+    q = np.asarray(query_vec, dtype=np.float32)
+    out = []
+    for chunk, score in ranked:
+        rows = vectors.get(chunk.chunk_id)
+        best = float((rows @ q).max()) if rows is not None and len(rows) else score
+        out.append((chunk, (1 - weight) * score + weight * max(score, best)))
+    out.sort(key=lambda t: (-t[1], t[0].chunk_id))
+    return out
 
 
 def _minmax(ranked: list[tuple[Chunk, float]]) -> dict[str, float]:

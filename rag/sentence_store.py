@@ -67,6 +67,21 @@ class SqliteSentenceStore:
             out[chunk_id].append((sent, np.frombuffer(vec, dtype=np.float32)))
         return out
 
+    def vectors(self, chunk_ids: Sequence[str]):
+        """chunk_id -> (its stored sentences' unit vectors as rows, float32); chunks without
+        stored sentences are absent. One read on the caller thread's own connection."""
+        import numpy as np
+
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.db.read(f"SELECT chunk_id, vec FROM sentences WHERE chunk_id IN ({marks})",
+                            tuple(chunk_ids))
+        out: dict[str, list] = {}
+        for chunk_id, vec in rows:
+            out.setdefault(chunk_id, []).append(np.frombuffer(vec, dtype=np.float32))
+        return {cid: np.vstack(vecs) for cid, vecs in out.items()}
+
     @staticmethod
     def add(conn: sqlite3.Connection, sentences: Sequence[Sentence], vectors: Sequence[Sequence[float]],
             chunks: Iterable[Chunk]) -> None:

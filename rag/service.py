@@ -80,8 +80,10 @@ class RagService:
     @cached_property
     def retriever(self):
         from rag.retrieve import HybridRetriever
+        from rag.sentence_store import SqliteSentenceStore
 
-        return HybridRetriever(self.settings, self.embedder, self.store, self.lexical)
+        return HybridRetriever(self.settings, self.embedder, self.store, self.lexical,
+                               SqliteSentenceStore(self.index_db))
 
     @cached_property
     def analyzer(self):

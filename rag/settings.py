@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     fusion_alpha: float = Field(0.6, ge=0.0, le=1.0)
     fusion_depth: int = Field(60, ge=1)
     rrf_k: int = 60
+    # dense candidates re-scored with their best stored sentence (BENCHMARKS.md "sentence-first"):
+    # (1 - w) * chunk cosine + w * max(chunk cosine, best sentence cosine); 0 = off
+    dense_sentence_weight: float = Field(0.0, ge=0.0, le=1.0)
 
     # ingest
     ingest_batch_docs: int = 32  # documents per pipeline run (one Chroma + SQLite commit each)
@@ -55,7 +58,10 @@ class Settings(BaseSettings):
     # stored sentence vectors: "pooled" from the chunk's own forward pass (no second pass; fails the
     # seed gate, BENCHMARKS.md "Ingest: pooled sentence vectors"; the
     # embedder must support it, else standalone) or "standalone" (each sentence embedded alone)
-    sentence_vectors: Literal["pooled", "standalone"] = "standalone"
+    # or "sentence_first" (each sentence embedded alone, and a chunk's vector is the word-piece
+    # weighted mean of its sentences' and header's: no chunk pass; 0.57 of raw, not the default:
+    # squad/rgb refusals drop, BENCHMARKS.md "Ingest: sentence-first chunk vectors")
+    sentence_vectors: Literal["pooled", "standalone", "sentence_first"] = "standalone"
 
     # answering
     mode: Literal["extractive", "generative", "auto"] = "auto"
