@@ -38,6 +38,22 @@ class FakeEmbedder:
         return out
 
 
+class RecordingEmbedder(FakeEmbedder):
+    """FakeEmbedder that keeps every text it was asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts.extend(texts)
+        return super().embed(texts)
+
+    def embed_one(self, text):
+        """The vector of `text`, not recorded."""
+        return FakeEmbedder.embed(self, [text])[0]
+
+
 class FakeRetriever:
     """The Retriever interface answering every question with the same hits."""
 

@@ -2,7 +2,7 @@
 
 The refusal gate has already chosen the sentences that answer the question and composed the
 extractive answer from them. After the model's answer is verified, the extractive answer is
-shown instead (marked extractive, with a notice saying why) in three cases:
+shown instead (marked extractive, with a notice saying why) in four cases:
 
 1. the verifier removed every sentence, yet the model neither said the sources do not answer
    nor reached for a name or number the sources lack, and a gate sentence is fact-bearing:
@@ -25,6 +25,7 @@ the model's own, an invented fact) is never overridden.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -143,10 +144,15 @@ def drops_the_fact(question: str, verified: Answer, chosen: Sequence[Scored]) ->
 def reworded_terms(question: str, verified: Answer) -> list[str]:
     """The verified answer's content terms (stemmed) that neither the question nor a quote it
     cites holds, nor talk about the sources."""
-    allowed = set(content_terms(question)) | set(content_terms(ANSWER_TALK))
+    allowed = set(content_terms(question)) | _answer_talk_terms()
     for c in verified.citations:
         allowed.update(content_terms(c.quote))
     return sorted(set(content_terms(MARKER_RE.sub(" ", verified.text))) - allowed)
+
+
+@functools.cache
+def _answer_talk_terms() -> frozenset[str]:
+    return frozenset(content_terms(ANSWER_TALK))
 
 
 def guardrail_refusal(verified: Answer) -> bool:

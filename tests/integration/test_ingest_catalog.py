@@ -7,7 +7,7 @@ reading chunks; answering from sentences stored at ingest.
 import pytest
 
 from rag.service import RagService
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, RecordingEmbedder
 
 
 @pytest.fixture
@@ -171,19 +171,6 @@ def test_one_embedder_call_per_batch_and_overlapping_sentences_embedded_once(mak
     assert len(embedder.texts) == report.chunks_written + len(spans)  # ... embedded once each
     for _, _, _, text, vec in rows:
         assert np.allclose(np.frombuffer(vec, dtype=np.float32), embedder.embed_one(text), atol=1e-6)
-
-
-class RecordingEmbedder(FakeEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def embed(self, texts):
-        self.texts.extend(texts)
-        return super().embed(texts)
-
-    def embed_one(self, text):
-        return FakeEmbedder.embed(self, [text])[0]
 
 
 class SpanRecordingEmbedder(RecordingEmbedder):

@@ -8,19 +8,7 @@ from rag.ingest import EMBED_STEP, SourceRecord
 from rag.retrieve import sentence_rescore
 from rag.service import RagService
 from rag.types import Chunk
-from tests.fakes import FakeEmbedder
-
-
-class RecordingEmbedder(FakeEmbedder):
-    """FakeEmbedder that keeps every text it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def embed(self, texts):
-        self.texts.extend(texts)
-        return super().embed(texts)
+from tests.fakes import FakeEmbedder, RecordingEmbedder
 
 
 DOC = ("# Pump manual\n\n## Service\n\nThe alpha pump runs at 40 bar. It was serviced in May.\n"
